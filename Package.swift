@@ -1,0 +1,42 @@
+// swift-tools-version: 6.0
+// Sparrow: distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.
+// Layering (lower never imports higher):
+//   CMPI, CSuiteSparse (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules -> sparrow
+import PackageDescription
+
+let package = Package(
+    name: "Sparrow",
+    products: [
+        .executable(name: "sparrow", targets: ["sparrow"]),
+        .library(name: "SparrowCore", targets: ["SparrowCore"]),
+        .library(name: "SparrowMPI", targets: ["SparrowMPI"]),
+        .library(name: "SparrowSpGEMM", targets: ["SparrowSpGEMM"]),
+        .library(name: "SparrowFactor", targets: ["SparrowFactor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims only: no Swift code lives here.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CSystem"),
+        .systemLibrary(name: "CSuiteSparse",
+                       providers: [.apt(["libsuitesparse-dev", "libopenblas-dev"])]),
+
+        .target(name: "SparrowCore", dependencies: ["CSystem"]),
+        .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
+        .target(name: "SparrowSpGEMM", dependencies: ["SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
+        .executableTarget(name: "sparrow", dependencies: [
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
+        .testTarget(name: "SparrowSpGEMMTests", dependencies: ["SparrowCore", "SparrowSpGEMM"]),
+        .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),
+        .testTarget(name: "CLITests", dependencies: ["SparrowCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file under a temporary name in the destination directory and
+/// renames it into place only after every byte is flushed, so a reader never
+/// sees half a file and a failed writer leaves nothing behind.
+public final class AtomicFileWriter {
+    public let path: String
+    private let temporaryPath: String
+    private var handle: UnsafeMutablePointer<FILE>?
+    private var buffer: [UInt8] = []
+    private static let flushThreshold = 1 << 20
+
+    public init(path: String) throws(SparrowError) {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        if name.isEmpty { throw .output(path: path, message: "output path names a directory") }
+        if !directory.isEmpty, !System.isDirectory(directory) {
+            throw .output(path: path, message: "directory \(directory) does not exist")
+        }
+        temporaryPath = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())"
+        handle = fopen(temporaryPath, "wb")
+        if handle == nil {
+            throw .output(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        buffer.reserveCapacity(Self.flushThreshold * 2)
+    }
+
+    deinit { abandon() }
+
+    public func write(_ text: String) throws(SparrowError) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
+    public func write(bytes: UnsafeBufferPointer<UInt8>) throws(SparrowError) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
+    private func flush() throws(SparrowError) {
+        guard let handle else { throw .output(path: path, message: "writer already closed") }
+        let written = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
+        if written != buffer.count {
+            throw .output(path: path, message: "write failed: \(String(cString: strerror(errno)))")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and renames the temporary file to its final name.
+    public func commit() throws(SparrowError) {
+        try flush()
+        guard let handle else { return }
+        let ok = fflush(handle) == 0 && fsync(fileno(handle)) == 0
+        fclose(handle)
+        self.handle = nil
+        if !ok || rename(temporaryPath, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw .output(path: path, message: "cannot write: \(reason)")
+        }
+    }
+
+    /// Drops the temporary file; called automatically if `commit` never ran.
+    public func abandon() {
+        if let handle {
+            fclose(handle)
+            self.handle = nil
+            unlink(temporaryPath)
+        }
+    }
+
+    /// Writes `text` to `path` atomically in one call.
+    public static func write(_ text: String, to path: String) throws(SparrowError) {
+        let writer = try AtomicFileWriter(path: path)
+        try writer.write(text)
+        try writer.commit()
+    }
+}

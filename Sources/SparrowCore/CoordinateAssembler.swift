@@ -1,0 +1,85 @@
+/// Builds CSR from coordinate entries in O(nnz + rows): one stable counting
+/// sort by row (mirroring symmetric halves on the fly), a per-row sort only
+/// for rows whose columns arrive out of order, and one merge of duplicates.
+/// Files written column by column (MATLAB, SuiteSparse) arrive sorted, so the
+/// common case is a single scatter.
+public enum CoordinateAssembler {
+    public static func csr<RowIndex: BinaryInteger>(
+        rows: Int, columns: Int,
+        rowIndices: UnsafeBufferPointer<RowIndex>, columnIndices: UnsafeBufferPointer<Int32>,
+        values: UnsafeBufferPointer<Double>?, symmetry: MatrixMarketHeader.Symmetry = .general
+    ) -> CSRMatrix {
+        let n = columnIndices.count
+        let mirror = symmetry != .general
+        let mirrorSign: Double = symmetry == .skewSymmetric ? -1 : 1
+        var rowPointers = [Int](repeating: 0, count: rows + 1)
+        for e in 0..<n {
+            let r = Int(rowIndices[e]), c = Int(columnIndices[e])
+            rowPointers[r + 1] += 1
+            if mirror, r != c { rowPointers[c + 1] += 1 }
+        }
+        for i in 0..<rows { rowPointers[i + 1] += rowPointers[i] }
+        let stored = rowPointers[rows]
+        var next = Array(rowPointers[0..<rows])
+        var outColumns = [Int32](unsafeUninitializedCapacity: stored) { $1 = stored }
+        var outValues = [Double](unsafeUninitializedCapacity: stored) { $1 = stored }
+        outColumns.withUnsafeMutableBufferPointer { oc in
+            outValues.withUnsafeMutableBufferPointer { ov in
+                next.withUnsafeMutableBufferPointer { nx in
+                    for e in 0..<n {
+                        let r = Int(rowIndices[e]), c = columnIndices[e]
+                        let v = values?[e] ?? 1
+                        let q = nx[r]
+                        nx[r] = q + 1
+                        oc[q] = c
+                        ov[q] = v
+                        if mirror, r != Int(c) {
+                            let q2 = nx[Int(c)]
+                            nx[Int(c)] = q2 + 1
+                            oc[q2] = Int32(truncatingIfNeeded: r)
+                            ov[q2] = mirrorSign * v
+                        }
+                    }
+                }
+            }
+        }
+        var matrix = CSRMatrix(rows: rows, columns: columns, rowPointers: rowPointers,
+                               columnIndices: outColumns, values: outValues, columnsSorted: false)
+        matrix.sortColumnsInPlace()
+        matrix.sumAdjacentDuplicates()
+        return matrix
+    }
+}
+
+extension CSRMatrix {
+    /// Merges equal neighbouring column indices (rows must be sorted).
+    mutating func sumAdjacentDuplicates() {
+        var hasDuplicates = false
+        for row in 0..<rows where rowPointers[row + 1] - rowPointers[row] > 1 {
+            for p in rowPointers[row]..<(rowPointers[row + 1] - 1) where columnIndices[p] == columnIndices[p + 1] {
+                hasDuplicates = true
+                break
+            }
+            if hasDuplicates { break }
+        }
+        guard hasDuplicates else { return }
+        var write = 0, start = 0
+        for row in 0..<rows {
+            let end = rowPointers[row + 1]
+            var p = start
+            while p < end {
+                let c = columnIndices[p]
+                var sum = values[p]
+                p += 1
+                while p < end, columnIndices[p] == c { sum += values[p]; p += 1 }
+                columnIndices[write] = c
+                values[write] = sum
+                write += 1
+            }
+            start = end
+            rowPointers[row + 1] = write
+        }
+        columnIndices.removeLast(columnIndices.count - write)
+        values.removeLast(values.count - write)
+    }
+}

@@ -1,0 +1,35 @@
+/// Errors a user can cause or a computation can hit. Every case renders as the
+/// one-line message of the CLI contract (`FILE:LINE: what is wrong`, or
+/// `FIELD: what is wrong` for job files), and maps to an exit code:
+/// 2 for bad input or usage, 1 for a failed computation.
+public enum SparrowError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A problem in an input file; `line` is 1-based, nil when the file as a whole is at fault.
+    case input(file: String, line: Int?, message: String)
+    /// A problem with a named field (job files, options).
+    case field(name: String, message: String)
+    /// Wrong usage: inconsistent flags, shape mismatch between operands.
+    case usage(String)
+    /// A computation that could not finish: not positive definite, singular, no convergence, a rank died.
+    case computation(String)
+    /// An output could not be written.
+    case output(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case let .input(file, line?, message): return "\(file):\(line): \(message)"
+        case let .input(file, nil, message): return "\(file): \(message)"
+        case let .field(name, message): return "\(name): \(message)"
+        case let .usage(message): return message
+        case let .computation(message): return message
+        case let .output(path, message): return "\(path): \(message)"
+        }
+    }
+
+    /// Exit code of the CLI contract: 1 computation failed, 2 bad input or usage.
+    public var exitCode: Int32 {
+        switch self {
+        case .computation: return 1
+        case .input, .field, .usage, .output: return 2
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import SparrowCore
+
+/// Loads a Matrix Market file into a row-distributed matrix.
+///
+/// Parallel (default): every rank maps the file, parses the line-aligned share
+/// of the data section that starts in its byte range, and the entries travel
+/// to their owner ranks in one all-to-all. Line numbers in error messages are
+/// stitched together from every rank's newline count, so a problem is reported
+/// at the same FILE:LINE whatever the rank count.
+/// Scatter (fallback): rank 0 parses the whole file, then the same all-to-all.
+public enum DistributedLoader {
+    public enum Method: String, Sendable, CaseIterable { case parallel, scatter }
+
+    public struct Options: Sendable {
+        public var threads = 1
+        public var balance: BalanceRule = .nnz
+        public var method: Method = .parallel
+        /// Load Aᵀ instead of A (swap coordinates before distribution: free).
+        public var transpose = false
+        public init() {}
+    }
+
+    /// Collective. All ranks get the same result or the same error.
+    public static func load(path: String, options: Options, communicator: Communicator) throws(SparrowError) -> DistributedCSR {
+        let size = communicator.size, rank = communicator.rank
+        let parsed: Result<(MatrixMarketHeader, MatrixMarket.ParsedRegion, MappedFile), SparrowError> = {
+            do {
+                let mapped = try MappedFile(path: path)
+                let bytes = mapped.bytes
+                let header = try MatrixMarketHeader.parse(bytes, isComplete: true, file: path)
+                if header.format != .coordinate {
+                    throw SparrowError.input(file: path, line: 1, message: "expected a sparse (coordinate) matrix, found an array file")
+                }
+                let dataBytes = bytes.count - header.dataOffset
+                let parts = options.method == .parallel ? size : 1
+                let me = options.method == .parallel ? rank : 0
+                let start = MatrixMarket.lineStart(atOrAfter: header.dataOffset + dataBytes * me / parts, in: bytes, dataStart: header.dataOffset)
+                let end = me == parts - 1 ? bytes.count
+                    : MatrixMarket.lineStart(atOrAfter: header.dataOffset + dataBytes * (me + 1) / parts, in: bytes, dataStart: header.dataOffset)
+                let mine = options.method == .parallel || rank == 0
+                let region = MatrixMarket.parseRegion(bytes, start: start, end: mine ? end : start, header: header, threads: options.threads)
+                return .success((header, region, mapped))
+            } catch let error as SparrowError {
+                return .failure(error)
+            } catch {
+                return .failure(.input(file: path, line: nil, message: "\(error)"))
+            }
+        }()
+        // Headers are parsed by every rank: an unreadable file fails everywhere alike.
+        let (header, region, mapped) = try communicator.agree(parsed)
+        let newlines = communicator.allgather(region.newlines)
+        let entries = communicator.allgather(region.entries)
+        let problemOffsets = communicator.allgather(region.problem?.lineOffset ?? -1)
+        if let first = problemOffsets.firstIndex(where: { $0 >= 0 }) {
+            let line = header.dataLine + newlines[..<first].reduce(0, +) + problemOffsets[first]
+            let message = communicator.broadcast(region.problem?.message ?? "", root: first)
+            throw .input(file: path, line: line, message: message)
+        }
+        let total = entries.reduce(0, +)
+        if total != header.declaredEntries {
+            let bytes = mapped.bytes
+            let lastLine = header.dataLine + newlines.reduce(0, +) - (bytes.last == 10 ? 1 : 0)
+            let data = UnsafeBufferPointer(rebasing: bytes[header.dataOffset...])
+            // Every rank maps the file, so each can locate the surplus line itself.
+            if let error = MatrixMarket.countProblem(path: path, header: header, found: total, lastLine: lastLine,
+                                                     lineOfEntry: { header.dataLine + DataLineParser.lineOffsetOfEntry($0, in: data) }) {
+                throw error
+            }
+        }
+        var rows = region.rowIndices, columns = region.columnIndices
+        var values = header.field == .pattern ? [Double](repeating: 1, count: columns.count) : region.values
+        if header.symmetry != .general {
+            let sign: Double = header.symmetry == .skewSymmetric ? -1 : 1
+            for e in 0..<region.columnIndices.count where rows[e] != columns[e] {
+                rows.append(region.columnIndices[e])
+                columns.append(region.rowIndices[e])
+                values.append(sign * values[e])
+            }
+        }
+        var shapeRows = header.rows, shapeColumns = header.columns
+        if options.transpose {
+            swap(&rows, &columns)
+            swap(&shapeRows, &shapeColumns)
+        }
+        return try DistributedCSR.assemble(rows: shapeRows, columns: shapeColumns, rowIndices: rows, columnIndices: columns,
+                                           values: values, balance: options.balance, communicator: communicator)
+    }
+}

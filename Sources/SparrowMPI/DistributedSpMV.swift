@@ -1,0 +1,27 @@
+import SparrowCore
+
+/// y = A x for a row-distributed A and x distributed by `columnPartition`.
+/// The exchange plan (ghost columns) and the compacted local block are built
+/// once and reused for every product, as PETSc's MatMult does with its scatter.
+public struct DistributedSpMV {
+    public let plan: ExchangePlan
+    /// Local rows with column indices renumbered into `plan.neededIndices`.
+    public let compactLocal: CSRMatrix
+
+    public init(matrix: DistributedCSR, columnPartition: RowPartition, communicator: Communicator) throws(SparrowError) {
+        let local = matrix.local
+        plan = try ExchangePlan(needing: local.columnIndices.map(Int.init), partition: columnPartition, communicator: communicator)
+        var position = [Int: Int32]()
+        position.reserveCapacity(plan.neededIndices.count)
+        for (k, index) in plan.neededIndices.enumerated() { position[index] = Int32(k) }
+        compactLocal = CSRMatrix(rows: local.rows, columns: plan.neededIndices.count, rowPointers: local.rowPointers,
+                                 columnIndices: local.columnIndices.map { position[Int($0)]! },
+                                 values: local.values, columnsSorted: local.columnsSorted)
+    }
+
+    /// This rank's rows of A x, given this rank's owned entries of x.
+    public func apply(_ ownedX: [Double], communicator: Communicator) throws(SparrowError) -> [Double] {
+        let ghosts = try plan.exchange(ownedX, communicator: communicator)
+        return compactLocal.multiply(ghosts)
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import SparrowCore
+import SparrowMPI
+
+/// Process-wide state of the executable. Set once in main.swift before any
+/// command runs and touched only from the main thread, where every MPI call lives.
+enum Runtime {
+    nonisolated(unsafe) static var communicator: Communicator!
+}
+
+struct Sparrow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sparrow",
+        abstract: "Distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.",
+        discussion: """
+        Every verb runs on 1 rank or under `mpirun -n P` with the same flags and results.
+        Inputs and outputs are Matrix Market files; --report PATH writes a JSON report.
+        Exit codes: 0 success, 1 computation failed, 2 bad input or usage.
+        """,
+        version: "0.1.0",
+        subcommands: [Info.self, Generate.self, SpMV.self])
+}
+
+/// Flags every verb shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Write a JSON report to this path.")
+    var report: String?
+
+    @Option(name: .long, help: "Threads per rank (default: cores / ranks on this node).")
+    var threads: Int?
+
+    @Flag(name: .long, help: "No progress output.")
+    var quiet = false
+
+    var threadCount: Int { max(1, threads ?? defaultThreadCount()) }
+
+    func validateThreads() throws(SparrowError) {
+        if let threads, threads < 1 || threads > 1024 {
+            throw .field(name: "--threads", message: "must be in 1...1024, got \(threads)")
+        }
+    }
+
+    /// Writes the report on rank 0 (all ranks agree on success).
+    func write(_ report: Report, _ communicator: Communicator) throws(SparrowError) {
+        guard let path = self.report else { return }
+        _ = try communicator.onRoot { () throws(SparrowError) in try report.write(to: path) }
+    }
+
+    func progress(_ label: String, _ communicator: Communicator) -> Progress {
+        Progress(label, enabled: communicator.isRoot && !quiet)
+    }
+}
+
+/// Flags for reading a distributed sparse matrix.
+struct LoadOptions: ParsableArguments {
+    @Option(name: .long, help: "Row partition: rows, nnz or flops (flops: spgemm only).")
+    var balance: String = "nnz"
+
+    @Option(name: .long, help: "parallel (each rank parses its byte range) or scatter (rank 0 parses).")
+    var load: String = "parallel"
+
+    func options(threads: Int) throws(SparrowError) -> DistributedLoader.Options {
+        var o = DistributedLoader.Options()
+        o.threads = threads
+        guard let b = BalanceRule(rawValue: balance) else {
+            throw .field(name: "--balance", message: "expected rows, nnz or flops, got '\(balance)'")
+        }
+        o.balance = b == .flops ? .nnz : b
+        guard let m = DistributedLoader.Method(rawValue: load) else {
+            throw .field(name: "--load", message: "expected parallel or scatter, got '\(load)'")
+        }
+        o.method = m
+        return o
+    }
+}
+
+/// Whole-verb wall time and the shared report fields.
+func newReport(_ command: String, _ common: CommonOptions, _ communicator: Communicator) -> Report {
+    Report(command: command, ranks: communicator.size, threads: common.threadCount)
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import SparrowCore
+import SparrowMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+System.keepFreedMemory()
+
+Runtime.communicator = Communicator.initialize()
+let communicator = Runtime.communicator!
+let status: Int32
+do {
+    var command = try Sparrow.parseAsRoot()
+    try command.run()
+    status = 0
+} catch let error as SparrowError {
+    if communicator.isRoot { System.printError("sparrow: error: \(error)") }
+    status = error.exitCode
+} catch {
+    // Argument parsing: help and version exit 0 on stdout; usage errors exit 2 with one line.
+    let code = Sparrow.exitCode(for: error)
+    if communicator.isRoot {
+        if code == .success {
+            print(Sparrow.fullMessage(for: error))
+        } else {
+            let message = Sparrow.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            System.printError("sparrow: error: \(message) (see 'sparrow --help')")
+        }
+    }
+    status = code == .success ? 0 : 2
+}
+Communicator.finalize()
+exit(status)
