@@ -33,6 +33,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Benchmarks sit outside the product's dependency graph.
+        .executableTarget(name: "sparrow-bench", dependencies: ["SparrowCore", "SparrowSpGEMM"],
+                          path: "benchmarks/SparrowBench"),
+
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowSpGEMMTests", dependencies: ["SparrowCore", "SparrowSpGEMM"]),
         .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),

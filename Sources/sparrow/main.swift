@@ -30,5 +30,8 @@ do {
     }
     status = code == .success ? 0 : 2
 }
+// Every rank has decided its status; let rank 0's message reach mpirun's
+// output forwarding before any rank exits non-zero (which aborts the job).
+communicator.barrier()
 Communicator.finalize()
 exit(status)

@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+
+/// Runs the built `sparrow` executable, alone or under `mpirun -n P`, with a
+/// time limit so a hang fails the test instead of stalling the suite.
+enum SparrowProcess {
+    static let packageRoot: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }()
+    static let fixtures = packageRoot + "/Tests/Fixtures"
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["SPARROW_BIN"] { return path }
+        for configuration in ["debug", "release"] {
+            let path = packageRoot + "/.build/\(configuration)/sparrow"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return packageRoot + "/.build/debug/sparrow"
+    }
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+    }
+
+    static func run(_ arguments: [String], ranks: Int? = nil, timeout: TimeInterval = 300,
+                    file: StaticString = #filePath, line: UInt = #line) -> Outcome {
+        let process = Process()
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment["OMPI_MCA_btl"] = "self,vader,tcp"
+        environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
+        environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+        process.environment = environment
+        if let ranks {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+            process.arguments = ["-q", "-n", String(ranks), "--oversubscribe", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch {
+            XCTFail("cannot start \(binary): \(error)", file: file, line: line)
+            return Outcome(status: -1, stdout: "", stderr: "")
+        }
+        // Drain pipes concurrently so a chatty child never blocks on a full pipe.
+        let outData = DrainedPipe(out), errData = DrainedPipe(err)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            XCTFail("sparrow \(arguments.joined(separator: " ")) (ranks \(ranks ?? 1)) did not finish in \(timeout) s", file: file, line: line)
+        }
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: outData.text(), stderr: errData.text())
+    }
+}
+
+final class DrainedPipe: @unchecked Sendable {
+    private var data = Data()
+    private let lock = NSLock()
+    private let done = DispatchSemaphore(value: 0)
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        DispatchQueue.global().async {
+            let all = handle.readDataToEndOfFile()
+            self.lock.lock()
+            self.data = all
+            self.lock.unlock()
+            self.done.signal()
+        }
+    }
+    func text() -> String {
+        done.wait()
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+final class ScratchDirectory {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "sparrow-cli-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func join(_ name: String) -> String { path + "/" + name }
+    var entries: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+    func bytes(_ name: String) -> Data? { FileManager.default.contents(atPath: join(name)) }
+}
+
+func readJSON(_ path: String) -> [String: Any]? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+}
