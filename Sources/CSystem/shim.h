@@ -6,7 +6,7 @@
 // Serve large blocks from the heap and never trim it, so freed buffers are
 // reused warm instead of being unmapped and faulted in again.
 static inline void sparrow_keep_freed_memory(void) {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); // glibc's maximum: 4 MiB · sizeof(long)
     mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 }
 #endif

@@ -72,7 +72,7 @@ final class SpineCLITests: XCTestCase {
     }
 
     func testHelpHasExamplesForEveryVerb() {
-        for verb in ["info", "generate", "convert", "spmv"] {
+        for verb in ["info", "generate", "convert", "spmv", "spgemm"] {
             let outcome = SparrowProcess.run([verb, "--help"])
             XCTAssertEqual(outcome.status, 0)
             XCTAssertTrue(outcome.stdout.contains("sparrow \(verb)"), verb)

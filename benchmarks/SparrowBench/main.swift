@@ -30,6 +30,22 @@ case "mmread":
         let (csr, assemble) = timed { file.csr() }
         print("mmread,\(rep),\(threads),\(parse),\(assemble),\(csr.nonzeros)")
     }
+case "spgemm":
+    // spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD]: C = A·A, one line per repetition.
+    guard arguments.count >= 5, let reps = Int(arguments[2]), let threads = Int(arguments[3]) else {
+        fail("spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD]")
+    }
+    let a = try MatrixMarket.readCSR(path: arguments[1], threads: threads)
+    var options = SpGEMMOptions()
+    options.threads = threads
+    options.sortedOutput = arguments[4] == "sorted"
+    if arguments.count > 5 { options.heavyRowThreshold = Int(arguments[5]) }
+    let workspace = SpGEMMWorkspace()
+    for rep in 0..<reps {
+        var stats = SpGEMMStatistics()
+        let (c, seconds) = try timed { try LocalSpGEMM.multiply(a, a, options: options, workspace: workspace, statistics: &stats) }
+        print("spgemm,\(rep),\(threads),\(arguments[4]),\(seconds),\(stats.symbolicSeconds),\(stats.numericSeconds),\(2 * stats.multiplyAdds),\(c.nonzeros),\(stats.heavyRows)")
+    }
 default:
     fail("unknown mode \(mode)")
 }

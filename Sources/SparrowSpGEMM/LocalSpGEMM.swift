@@ -1,0 +1,433 @@
+import SparrowCore
+
+// Row-wise sparse matrix product C = A·B (Gustavson, "Two fast algorithms for
+// sparse matrices: multiplication and permuted transposition", ACM TOMS 4(3),
+// 1978), organised as in Nagasaka, Matsuoka, Azad, Buluç, "High-performance
+// sparse matrix-matrix products on Intel KNL and multicore architectures"
+// (ICPP 2018): flop count per row, rows dealt to threads by flop prefix sums,
+// a symbolic pass (nnz per row) then a numeric pass, each row merged in a hash
+// accumulator sized to its flops (dense accumulator when that is smaller).
+// Heavy rows are split across all threads, which merge into one shared table
+// with atomics (SMASH, arXiv 2105.14156; GraphBLAS saxpy3 fine tasks).
+//
+//   for each row i of A:                       (symbolic, then numeric)
+//       for each a_ik in row i of A:
+//           for each b_kj in row k of B:
+//               acc[j] += a_ik · b_kj            (hash insert / atomic merge)
+//       C[i, :] = acc                            (unsorted unless asked)
+
+public struct SpGEMMOptions: Sendable {
+    public var threads = 1
+    /// Sort each output row's columns (GraphBLAS and CSR consumers that need it).
+    public var sortedOutput = false
+    /// Rows with at least this many multiply-adds take the shared atomic table.
+    /// nil: automatic (a row above 1/(4T) of all flops, at least 2^16, and only with T > 1).
+    public var heavyRowThreshold: Int?
+    public init() {}
+}
+
+public struct SpGEMMStatistics: Sendable {
+    public var symbolicSeconds = 0.0
+    public var numericSeconds = 0.0
+    /// Multiply-adds (the report's flops are twice this).
+    public var multiplyAdds = 0
+    public var nonzeros = 0
+    public var heavyRows = 0
+    public var heavyRowMultiplyAdds = 0
+    public init() {}
+    public var compressionFactor: Double { nonzeros > 0 ? Double(multiplyAdds) / Double(nonzeros) : 0 }
+}
+
+/// Scratch memory kept across calls: per-thread accumulators and the shared
+/// atomic table. Fresh memory costs ~1.4 s/GiB to touch on the target VMs, so
+/// one workspace serves every product of a run.
+public final class SpGEMMWorkspace: @unchecked Sendable {
+    // @unchecked: accumulator k is used only by task k; the shared table is atomic.
+    fileprivate var accumulators: [RowAccumulator] = []
+    fileprivate let sharedTable = AtomicHashTable()
+    public init() {}
+
+    fileprivate func accumulators(_ count: Int) -> [RowAccumulator] {
+        while accumulators.count < count { accumulators.append(RowAccumulator()) }
+        return Array(accumulators.prefix(count))
+    }
+}
+
+public enum LocalSpGEMM {
+    /// C = A·B on this process. Throws on a shape mismatch.
+    public static func multiply(_ a: CSRMatrix, _ b: CSRMatrix, options: SpGEMMOptions = SpGEMMOptions(),
+                                workspace: SpGEMMWorkspace = SpGEMMWorkspace(),
+                                statistics: inout SpGEMMStatistics) throws(SparrowError) -> CSRMatrix {
+        guard a.columns == b.rows else {
+            throw .usage("shape mismatch: A is \(a.rows) × \(a.columns) but B is \(b.rows) × \(b.columns)")
+        }
+        let threads = max(1, options.threads)
+        let m = a.rows, n = b.columns
+        if m == 0 || n == 0 || a.nonzeros == 0 || b.nonzeros == 0 {
+            return CSRMatrix(rows: m, columns: n)
+        }
+        let symbolicStart = System.now()
+        var rowFlops = [Int](repeating: 0, count: m)
+        var rowNonzeros = [Int](repeating: 0, count: m + 1)
+        let heavyRows: [Int]
+        let heavyThreshold: Int
+        let lightRanges: [Range<Int>]
+        let accumulators = workspace.accumulators(threads)
+        let table = workspace.sharedTable
+        do {
+            let aPtr = a.rowPointers.withUnsafeBufferPointer { SharedReadPointer($0.baseAddress!) }
+            let aCol = a.columnIndices.withUnsafeBufferPointer { SharedReadPointer($0.baseAddress!) }
+            let bPtr = b.rowPointers.withUnsafeBufferPointer { SharedReadPointer($0.baseAddress!) }
+            let flops = rowFlops.withUnsafeMutableBufferPointer { SharedPointer($0.baseAddress!) }
+            // Flops per row, in parallel.
+            let rowBlocks = evenRanges(count: m, parts: threads)
+            parallelTasks(threads) { t in
+                for i in rowBlocks[t] {
+                    var f = 0
+                    for p in aPtr[i]..<aPtr[i + 1] { let k = Int(aCol[p]); f += bPtr[k + 1] - bPtr[k] }
+                    flops[i] = f
+                }
+            }
+            let total = rowFlops.reduce(0, +)
+            statistics.multiplyAdds += total
+            let threshold = options.heavyRowThreshold ?? (threads > 1 ? max(1 << 16, total / (4 * threads)) : Int.max)
+            heavyThreshold = max(1, threshold)
+            heavyRows = (0..<m).filter { rowFlops[$0] >= heavyThreshold }
+            // Light rows dealt to threads by prefix sums of their flops (+1 per row for its fixed cost).
+            var prefix = [Int](repeating: 0, count: m + 1)
+            for i in 0..<m { prefix[i + 1] = prefix[i] + (rowFlops[i] >= max(1, threshold) ? 0 : rowFlops[i] + 1) }
+            lightRanges = prefix.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: threads) }
+        }
+        statistics.heavyRows += heavyRows.count
+        statistics.heavyRowMultiplyAdds += heavyRows.reduce(0) { $0 + rowFlops[$1] }
+
+        // Symbolic pass: nonzeros per row.
+        a.rowPointers.withUnsafeBufferPointer { ap in
+        a.columnIndices.withUnsafeBufferPointer { ac in
+        b.rowPointers.withUnsafeBufferPointer { bp in
+        b.columnIndices.withUnsafeBufferPointer { bc in
+        rowFlops.withUnsafeBufferPointer { fl in
+        rowNonzeros.withUnsafeMutableBufferPointer { nz in
+            let aPtr = SharedReadPointer(ap.baseAddress!), aCol = SharedReadPointer(ac.baseAddress!)
+            let bPtr = SharedReadPointer(bp.baseAddress!), bCol = SharedReadPointer(bc.baseAddress!)
+            let flops = SharedReadPointer(fl.baseAddress!), counts = SharedPointer(nz.baseAddress!)
+            parallelTasks(threads) { t in
+                let acc = accumulators[t]
+                for i in lightRanges[t] where flops[i] < heavyThreshold {
+                    counts[i] = acc.countRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, bCol: bCol, flops: flops[i], columns: n)
+                }
+            }
+            for i in heavyRows {
+                counts[i] = symbolicHeavyRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, bCol: bCol, flops: flops[i],
+                                             threads: threads, table: table)
+            }
+        }}}}}}
+        // Row pointers from the counts (shifted by one: counts[i] sits at i).
+        var running = 0
+        for i in 0..<m {
+            let c = rowNonzeros[i]
+            rowNonzeros[i] = running
+            running += c
+        }
+        rowNonzeros[m] = running
+        let rowPointers = rowNonzeros
+        let nnz = running
+        statistics.nonzeros += nnz
+        statistics.symbolicSeconds += System.now() - symbolicStart
+
+        // Numeric pass: values, written straight into C.
+        let numericStart = System.now()
+        var outColumns = [Int32](unsafeUninitializedCapacity: nnz) { $1 = nnz }
+        var outValues = [Double](unsafeUninitializedCapacity: nnz) { $1 = nnz }
+        let sorted = options.sortedOutput
+        a.rowPointers.withUnsafeBufferPointer { ap in
+        a.columnIndices.withUnsafeBufferPointer { ac in
+        a.values.withUnsafeBufferPointer { av in
+        b.rowPointers.withUnsafeBufferPointer { bp in
+        b.columnIndices.withUnsafeBufferPointer { bc in
+        b.values.withUnsafeBufferPointer { bv in
+        rowFlops.withUnsafeBufferPointer { fl in
+        rowPointers.withUnsafeBufferPointer { cp in
+        outColumns.withUnsafeMutableBufferPointer { oc in
+        outValues.withUnsafeMutableBufferPointer { ov in
+            let aPtr = SharedReadPointer(ap.baseAddress!), aCol = SharedReadPointer(ac.baseAddress!), aVal = SharedReadPointer(av.baseAddress!)
+            let bPtr = SharedReadPointer(bp.baseAddress!), bCol = SharedReadPointer(bc.baseAddress!), bVal = SharedReadPointer(bv.baseAddress!)
+            let flops = SharedReadPointer(fl.baseAddress!), cPtr = SharedReadPointer(cp.baseAddress!)
+            let cCol = SharedPointer(oc.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
+            let cVal = SharedPointer(ov.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
+            parallelTasks(threads) { t in
+                let acc = accumulators[t]
+                for i in lightRanges[t] where flops[i] < heavyThreshold {
+                    let start = cPtr[i]
+                    acc.multiplyRow(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal,
+                                    flops: flops[i], columns: n, outColumns: cCol.base + start, outValues: cVal.base + start)
+                    if sorted { sortRow(cCol.base + start, cVal.base + start, count: cPtr[i + 1] - start, scratch: acc) }
+                }
+            }
+            for i in heavyRows {
+                let start = cPtr[i]
+                numericHeavyRow(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal, flops: flops[i],
+                                threads: threads, table: table, outColumns: cCol.base + start, outValues: cVal.base + start)
+                if sorted { sortRow(cCol.base + start, cVal.base + start, count: cPtr[i + 1] - start, scratch: accumulators[0]) }
+            }
+        }}}}}}}}}}
+        statistics.numericSeconds += System.now() - numericStart
+        return CSRMatrix(rows: m, columns: n, rowPointers: rowPointers, columnIndices: outColumns, values: outValues,
+                         columnsSorted: sorted)
+    }
+
+    public static func multiply(_ a: CSRMatrix, _ b: CSRMatrix, options: SpGEMMOptions = SpGEMMOptions(),
+                                workspace: SpGEMMWorkspace = SpGEMMWorkspace()) throws(SparrowError) -> CSRMatrix {
+        var statistics = SpGEMMStatistics()
+        return try multiply(a, b, options: options, workspace: workspace, statistics: &statistics)
+    }
+
+    // MARK: heavy rows: all threads, one shared atomic table
+
+    /// The A-row entries of row i split so each thread gets about the same flops.
+    private static func splitRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
+                                 bPtr: SharedReadPointer<Int>, threads: Int) -> [Range<Int>] {
+        let lo = aPtr[i], hi = aPtr[i + 1]
+        var prefix = [Int](repeating: 0, count: hi - lo + 1)
+        for p in lo..<hi { let k = Int(aCol[p]); prefix[p - lo + 1] = prefix[p - lo] + bPtr[k + 1] - bPtr[k] }
+        return prefix.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: threads) }
+            .map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
+    }
+
+    private static func symbolicHeavyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
+                                         bPtr: SharedReadPointer<Int>, bCol: SharedReadPointer<Int32>, flops: Int,
+                                         threads: Int, table: AtomicHashTable) -> Int {
+        let used = AtomicHashTable.slots(forFlops: flops)
+        table.reserve(used)
+        let slices = splitRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, threads: threads)
+        let inserted = SharedBuffer<Int>(count: threads, repeating: 0)
+        parallelTasks(threads) { t in
+            var count = 0
+            for p in slices[t] {
+                let k = Int(aCol[p])
+                for q in bPtr[k]..<bPtr[k + 1] where table.insert(bCol[q], used: used) { count += 1 }
+            }
+            inserted[t] = count
+        }
+        let chunks = evenRanges(count: used, parts: threads)
+        parallelTasks(threads) { t in table.clear(chunks[t]) }
+        return inserted.reduce(0, +)
+    }
+
+    private static func numericHeavyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
+                                        aVal: SharedReadPointer<Double>, bPtr: SharedReadPointer<Int>,
+                                        bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>, flops: Int,
+                                        threads: Int, table: AtomicHashTable,
+                                        outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) {
+        let used = AtomicHashTable.slots(forFlops: flops)
+        let slices = splitRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, threads: threads)
+        parallelTasks(threads) { t in
+            for p in slices[t] {
+                let k = Int(aCol[p]), x = aVal[p]
+                for q in bPtr[k]..<bPtr[k + 1] { table.accumulate(bCol[q], x * bVal[q], used: used) }
+            }
+        }
+        // Drain the table in parallel: count per chunk, then write at prefix offsets.
+        let chunks = evenRanges(count: used, parts: threads)
+        let counts = SharedBuffer<Int>(count: threads, repeating: 0)
+        parallelTasks(threads) { t in counts[t] = table.occupied(in: chunks[t]) }
+        var offsets = [0]
+        for t in 0..<threads { offsets.append(offsets[t] + counts[t]) }
+        let columns = SharedPointer(outColumns), values = SharedPointer(outValues)
+        let starts = offsets
+        parallelTasks(threads) { t in
+            _ = table.drain(chunks[t], columns: columns.base + starts[t], values: values.base + starts[t])
+        }
+    }
+
+    /// Sorts one row's (column, value) pairs by column: insertion sort for short
+    /// rows, else a sort of packed 64-bit keys (column << 32 | position).
+    @inline(__always)
+    fileprivate static func sortRow(_ columns: UnsafeMutablePointer<Int32>, _ values: UnsafeMutablePointer<Double>,
+                                    count: Int, scratch: RowAccumulator) {
+        if count < 2 { return }
+        if count <= 32 {
+            for i in 1..<count {
+                let c = columns[i], v = values[i]
+                var j = i
+                while j > 0, columns[j - 1] > c { columns[j] = columns[j - 1]; values[j] = values[j - 1]; j -= 1 }
+                columns[j] = c
+                values[j] = v
+            }
+            return
+        }
+        scratch.sortRow(columns, values, count: count)
+    }
+}
+
+/// One thread's private accumulator: a hash table (linear probing, load ≤ 50 %)
+/// for rows whose flops are small next to the column count, a dense array with
+/// a generation stamp otherwise; both remember the slots they touched so
+/// output and reset cost O(nnz of the row), not O(table).
+nonisolated(unsafe) var denseColumnLimit = Int(System.environment("DENSE_LIMIT") ?? "0") ?? 0
+final class RowAccumulator: @unchecked Sendable {
+    // @unchecked: each instance is used by exactly one task at a time.
+    private var keys: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    private var values: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
+    private var hashCapacity = 0
+    private var touched: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    private var touchedCapacity = 0
+    private var denseValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
+    private var denseMarks: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    private var denseCapacity = 0
+    private var stamp: Int32 = 0
+    private var sortKeys: [UInt64] = []
+    private var sortValues: [Double] = []
+
+    deinit {
+        keys.deallocate(); values.deallocate(); touched.deallocate()
+        denseValues.deallocate(); denseMarks.deallocate()
+    }
+
+    @inline(__always)
+    private func prepareHash(_ size: Int, touchedCount: Int) {
+        if size > hashCapacity {
+            keys.deallocate(); values.deallocate()
+            keys = .allocate(capacity: size)
+            values = .allocate(capacity: size)
+            keys.initialize(repeating: -1, count: size)
+            hashCapacity = size
+        }
+        prepareTouched(touchedCount)
+    }
+
+    @inline(__always)
+    private func prepareTouched(_ count: Int) {
+        if count > touchedCapacity {
+            touched.deallocate()
+            touchedCapacity = max(count, 2 * touchedCapacity)
+            touched = .allocate(capacity: touchedCapacity)
+        }
+    }
+
+    @inline(__always)
+    private func prepareDense(_ columns: Int) {
+        if columns > denseCapacity {
+            denseValues.deallocate(); denseMarks.deallocate()
+            denseValues = .allocate(capacity: columns)
+            denseMarks = .allocate(capacity: columns)
+            denseMarks.initialize(repeating: -1, count: columns)
+            denseCapacity = columns
+            stamp = 0
+        }
+        prepareTouched(columns)
+        if stamp == Int32.max {
+            denseMarks.update(repeating: -1, count: denseCapacity)
+            stamp = 0
+        }
+        stamp += 1
+    }
+
+    /// Dense when the hash table would be at least as large as a dense row.
+    @inline(__always)
+    private static func usesDense(flops: Int, columns: Int) -> Bool {
+        AtomicHashTable.slots(forFlops: flops) >= columns || columns <= denseColumnLimit
+    }
+
+    @inline(__always)
+    private static func home(_ column: Int32, shift: UInt32) -> Int {
+        Int((UInt32(bitPattern: column) &* 0x9E37_79B1) >> shift)
+    }
+
+    /// Distinct columns of row i of A·B.
+    @inline(__always)
+    func countRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
+                  bPtr: SharedReadPointer<Int>, bCol: SharedReadPointer<Int32>, flops: Int, columns: Int) -> Int {
+        if flops == 0 { return 0 }
+        var count = 0
+        if Self.usesDense(flops: flops, columns: columns) {
+            prepareDense(columns)
+            let marks = denseMarks, s = stamp
+            for p in aPtr[i]..<aPtr[i + 1] {
+                let k = Int(aCol[p])
+                for q in bPtr[k]..<bPtr[k + 1] {
+                    let j = Int(bCol[q])
+                    if marks[j] != s { marks[j] = s; count += 1 }
+                }
+            }
+            return count
+        }
+        let size = AtomicHashTable.slots(forFlops: flops)
+        prepareHash(size, touchedCount: flops)
+        let keys = self.keys, touched = self.touched
+        let mask = size - 1, shift = UInt32(32 - size.trailingZeroBitCount)
+        for p in aPtr[i]..<aPtr[i + 1] {
+            let k = Int(aCol[p])
+            for q in bPtr[k]..<bPtr[k + 1] {
+                let column = bCol[q]
+                var h = Self.home(column, shift: shift)
+                while true {
+                    let key = keys[h]
+                    if key == column { break }
+                    if key == -1 { keys[h] = column; touched[count] = Int32(h); count += 1; break }
+                    h = (h + 1) & mask
+                }
+            }
+        }
+        for t in 0..<count { keys[Int(touched[t])] = -1 }
+        return count
+    }
+
+    /// Row i of A·B written to `outColumns`/`outValues` (columns in first-touch order).
+    @inline(__always)
+    func multiplyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>, aVal: SharedReadPointer<Double>,
+                     bPtr: SharedReadPointer<Int>, bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>,
+                     flops: Int, columns: Int, outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) {
+        if flops == 0 { return }
+        var count = 0
+        if Self.usesDense(flops: flops, columns: columns) {
+            prepareDense(columns)
+            let marks = denseMarks, dense = denseValues, touched = self.touched, s = stamp
+            for p in aPtr[i]..<aPtr[i + 1] {
+                let k = Int(aCol[p]), x = aVal[p]
+                for q in bPtr[k]..<bPtr[k + 1] {
+                    let j = Int(bCol[q])
+                    if marks[j] != s { marks[j] = s; dense[j] = x * bVal[q]; touched[count] = Int32(j); count += 1 }
+                    else { dense[j] += x * bVal[q] }
+                }
+            }
+            for t in 0..<count { let j = Int(touched[t]); outColumns[t] = Int32(j); outValues[t] = dense[j] }
+            return
+        }
+        let size = AtomicHashTable.slots(forFlops: flops)
+        prepareHash(size, touchedCount: flops)
+        let keys = self.keys, values = self.values, touched = self.touched
+        let mask = size - 1, shift = UInt32(32 - size.trailingZeroBitCount)
+        for p in aPtr[i]..<aPtr[i + 1] {
+            let k = Int(aCol[p]), x = aVal[p]
+            for q in bPtr[k]..<bPtr[k + 1] {
+                let column = bCol[q]
+                var h = Self.home(column, shift: shift)
+                while true {
+                    let key = keys[h]
+                    if key == column { values[h] += x * bVal[q]; break }
+                    if key == -1 { keys[h] = column; values[h] = x * bVal[q]; touched[count] = Int32(h); count += 1; break }
+                    h = (h + 1) & mask
+                }
+            }
+        }
+        for t in 0..<count {
+            let h = Int(touched[t])
+            outColumns[t] = keys[h]
+            outValues[t] = values[h]
+            keys[h] = -1
+        }
+    }
+
+    func sortRow(_ columns: UnsafeMutablePointer<Int32>, _ values: UnsafeMutablePointer<Double>, count: Int) {
+        sortKeys.removeAll(keepingCapacity: true)
+        sortValues.removeAll(keepingCapacity: true)
+        for t in 0..<count { sortKeys.append(UInt64(UInt32(bitPattern: columns[t])) << 32 | UInt64(t)) }
+        sortKeys.sort()
+        for t in 0..<count { sortValues.append(values[Int(sortKeys[t] & 0xFFFF_FFFF)]) }
+        for t in 0..<count {
+            columns[t] = Int32(truncatingIfNeeded: sortKeys[t] >> 32)
+            values[t] = sortValues[t]
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import SparrowCore
+import SparrowSpGEMM
+import XCTest
+
+/// An independent reference: a dictionary per row, no hashing tricks, no threads.
+func referenceProduct(_ a: CSRMatrix, _ b: CSRMatrix) -> CSRMatrix {
+    var t = TripletBuilder(rows: a.rows, columns: b.columns)
+    for i in 0..<a.rows {
+        var row: [Int: Double] = [:]
+        for p in a.rowRange(i) {
+            let k = Int(a.columnIndices[p])
+            for q in b.rowRange(k) { row[Int(b.columnIndices[q]), default: 0] += a.values[p] * b.values[q] }
+        }
+        for (j, v) in row { t.append(row: i, column: j, value: v) }
+    }
+    return t.csr()
+}
+
+let fixtureDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures").path
+
+func fixture(_ name: String) throws -> CSRMatrix { try MatrixMarket.readCSR(path: fixtureDirectory + "/" + name) }
+
+final class LocalSpGEMMTests: XCTestCase {
+    /// The acceptance set: (name, A, B, scipy's ‖A·B‖_F or nil).
+    func problems() throws -> [(String, CSRMatrix, CSRMatrix, Double?)] {
+        let bcsstk13 = try fixture("bcsstk13.mtx"), bayer10 = try fixture("bayer10.mtx")
+        let ash219 = try fixture("ash219.mtx"), west = try fixture("west0067.mtx")
+        let rmat = GeneratorSpec.rmat(scale: 12, edgeFactor: 8, seed: 1).matrix()
+        let er = GeneratorSpec.erdosRenyi(scale: 12, edgeFactor: 8, seed: 2).matrix()
+        return [
+            ("bcsstk13²", bcsstk13, bcsstk13, 1.6540833657023905e+25),
+            ("bayer10²", bayer10, bayer10, 1776069.4387224976),
+            ("bayer10·bayer10ᵀ", bayer10, bayer10.transposed(), 721129987.7053335),
+            ("ash219ᵀ·ash219", ash219.transposed(), ash219, 53.49766350038102),
+            ("west0067²", west, west, 21.253925221460037),
+            ("rmat12²", rmat, rmat, nil),
+            ("er12²", er, er, nil),
+        ]
+    }
+
+    func testAgreesWithReferenceForThreadsAndHeavyPaths() throws {
+        let workspace = SpGEMMWorkspace()
+        for (name, a, b, scipyNorm) in try problems() {
+            let reference = referenceProduct(a, b)
+            if let scipyNorm {
+                XCTAssertEqual(reference.frobeniusNorm, scipyNorm, accuracy: 1e-12 * scipyNorm, "\(name): reference vs scipy")
+            }
+            var privatePath: CSRMatrix?
+            // (threads, heavy-row threshold, sorted): private and atomic paths, T = 1, 2, 3.
+            let configurations: [(Int, Int?, Bool)] = [(1, nil, false), (1, nil, true), (2, nil, false), (1, 1, false),
+                                                       (2, 1, false), (2, 1, true), (3, 50, true)]
+            for (threads, threshold, sorted) in configurations {
+                do {
+                    do {
+                        var options = SpGEMMOptions()
+                        options.threads = threads
+                        options.heavyRowThreshold = threshold
+                        options.sortedOutput = sorted
+                        var stats = SpGEMMStatistics()
+                        let c = try LocalSpGEMM.multiply(a, b, options: options, workspace: workspace, statistics: &stats)
+                        let label = "\(name) T=\(threads) threshold=\(threshold.map(String.init) ?? "auto") sorted=\(sorted)"
+                        XCTAssertEqual(c.rows, a.rows)
+                        XCTAssertEqual(c.columns, b.columns)
+                        XCTAssertEqual(c.nonzeros, reference.nonzeros, label)
+                        XCTAssertLessThanOrEqual(c.frobeniusDistance(to: reference), 1e-12 * reference.frobeniusNorm, label)
+                        XCTAssertEqual(c.columnsSorted, sorted)
+                        if sorted {
+                            for i in 0..<c.rows where c.rowRange(i).count > 1 {
+                                let r = c.rowRange(i)
+                                XCTAssertTrue(zip(c.columnIndices[r], c.columnIndices[r].dropFirst()).allSatisfy { $0 < $1 }, label)
+                            }
+                        }
+                        if threshold == 1 {
+                            // Every row with work went through the shared atomic table.
+                            XCTAssertEqual(stats.heavyRows, (0..<a.rows).filter { i in a.rowRange(i).contains { b.rowRange(Int(a.columnIndices[$0])).count > 0 } }.count, label)
+                        }
+                        if threshold == nil, threads == 1 {
+                            XCTAssertEqual(stats.heavyRows, 0, "T = 1 never splits rows by default")
+                            if let privatePath { XCTAssertEqual(c.sortedColumns(), privatePath.sortedColumns()) } else { privatePath = c }
+                        }
+                        XCTAssertEqual(stats.multiplyAdds, (0..<a.rows).reduce(0) { s, i in
+                            s + a.rowRange(i).reduce(0) { $0 + b.rowRange(Int(a.columnIndices[$1])).count } }, label)
+                    }
+                }
+            }
+        }
+    }
+
+    func testPrivatePathIsBitwiseIndependentOfThreadCount() throws {
+        let a = GeneratorSpec.rmat(scale: 11, edgeFactor: 16, seed: 4).matrix()
+        var options = SpGEMMOptions()
+        options.sortedOutput = true
+        options.heavyRowThreshold = Int.max
+        let one = try LocalSpGEMM.multiply(a, a, options: options)
+        for threads in [2, 4] {
+            options.threads = threads
+            XCTAssertEqual(try LocalSpGEMM.multiply(a, a, options: options), one)
+        }
+    }
+
+    func testAtomicPathHandlesContentionOnFewColumns() throws {
+        // Every product lands on one of 3 columns: maximal CAS contention.
+        var t = TripletBuilder(rows: 1, columns: 4000)
+        for k in 0..<4000 { t.append(row: 0, column: k, value: Double(k % 7) + 0.5) }
+        var u = TripletBuilder(rows: 4000, columns: 3)
+        for k in 0..<4000 { for j in 0..<3 { u.append(row: k, column: j, value: Double((k + j) % 5) - 2) } }
+        let a = t.csr(), b = u.csr()
+        var options = SpGEMMOptions()
+        options.threads = 4
+        options.heavyRowThreshold = 1
+        options.sortedOutput = true
+        let c = try LocalSpGEMM.multiply(a, b, options: options)
+        let reference = referenceProduct(a, b)
+        XCTAssertEqual(c.nonzeros, 3)
+        XCTAssertLessThanOrEqual(c.frobeniusDistance(to: reference), 1e-12 * reference.frobeniusNorm)
+    }
+
+    func testEmptyShapesAndRows() throws {
+        let zeroRows = CSRMatrix(rows: 0, columns: 5)
+        let b = GeneratorSpec.grid2d(n: 3, shift: 0).matrix()
+        var c = try LocalSpGEMM.multiply(CSRMatrix(rows: 0, columns: 9), b)
+        XCTAssertEqual([c.rows, c.columns, c.nonzeros], [0, 9, 0])
+        c = try LocalSpGEMM.multiply(CSRMatrix(rows: 4, columns: 0), CSRMatrix(rows: 0, columns: 6))
+        XCTAssertEqual([c.rows, c.columns, c.nonzeros], [4, 6, 0])
+        c = try LocalSpGEMM.multiply(CSRMatrix(rows: 4, columns: 5), zeroRows.transposed())
+        XCTAssertEqual([c.rows, c.columns, c.nonzeros], [4, 0, 0])
+        // Empty rows in A and empty rows in B.
+        var t = TripletBuilder(rows: 5, columns: 5)
+        t.append(row: 1, column: 2, value: 3)
+        t.append(row: 4, column: 0, value: 1)
+        var u = TripletBuilder(rows: 5, columns: 4)
+        u.append(row: 2, column: 3, value: 2)
+        c = try LocalSpGEMM.multiply(t.csr(), u.csr(), options: { var o = SpGEMMOptions(); o.threads = 2; o.heavyRowThreshold = 1; return o }())
+        XCTAssertEqual(c.rowPointers, [0, 0, 1, 1, 1, 1])
+        XCTAssertEqual(c.entry(1, 3), 6)
+    }
+
+    func testShapeMismatchIsAnError() {
+        XCTAssertThrowsError(try LocalSpGEMM.multiply(CSRMatrix(rows: 3, columns: 4), CSRMatrix(rows: 5, columns: 2))) { error in
+            XCTAssertEqual("\(error)", "shape mismatch: A is 3 × 4 but B is 5 × 2")
+        }
+    }
+
+    func testWorkspaceReuseAcrossDifferentProducts() throws {
+        let workspace = SpGEMMWorkspace()
+        let big = GeneratorSpec.erdosRenyi(scale: 10, edgeFactor: 16, seed: 1).matrix()
+        let small = GeneratorSpec.grid2d(n: 6, shift: 1).matrix()
+        for (a, b) in [(big, big), (small, small), (big, big)] {
+            var options = SpGEMMOptions()
+            options.threads = 2
+            let c = try LocalSpGEMM.multiply(a, b, options: options, workspace: workspace)
+            XCTAssertLessThanOrEqual(c.frobeniusDistance(to: referenceProduct(a, b)), 1e-12 * c.frobeniusNorm)
+        }
+    }
+}
