@@ -26,7 +26,7 @@ let package = Package(
 
         .target(name: "SparrowCore", dependencies: ["CSystem"]),
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
-        .target(name: "SparrowSpGEMM", dependencies: ["SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
         .executableTarget(name: "sparrow", dependencies: [
             "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor",

@@ -49,18 +49,21 @@ final class LocalSpGEMMTests: XCTestCase {
             }
             var privatePath: CSRMatrix?
             // (threads, heavy-row threshold, sorted): private and atomic paths, T = 1, 2, 3.
-            let configurations: [(Int, Int?, Bool)] = [(1, nil, false), (1, nil, true), (2, nil, false), (1, 1, false),
-                                                       (2, 1, false), (2, 1, true), (3, 50, true)]
-            for (threads, threshold, sorted) in configurations {
+            // Both private accumulators (hash, dense) are exercised explicitly.
+            let configurations: [(Int, Int?, Bool, AccumulatorChoice)] = [
+                (1, nil, false, .automatic), (1, nil, true, .hash), (2, nil, false, .hash), (2, nil, true, .dense),
+                (1, 1, false, .automatic), (2, 1, false, .automatic), (2, 1, true, .automatic), (3, 50, true, .hash)]
+            for (threads, threshold, sorted, accumulator) in configurations {
                 do {
                     do {
                         var options = SpGEMMOptions()
                         options.threads = threads
                         options.heavyRowThreshold = threshold
                         options.sortedOutput = sorted
+                        options.accumulator = accumulator
                         var stats = SpGEMMStatistics()
                         let c = try LocalSpGEMM.multiply(a, b, options: options, workspace: workspace, statistics: &stats)
-                        let label = "\(name) T=\(threads) threshold=\(threshold.map(String.init) ?? "auto") sorted=\(sorted)"
+                        let label = "\(name) T=\(threads) threshold=\(threshold.map(String.init) ?? "auto") sorted=\(sorted) \(accumulator)"
                         XCTAssertEqual(c.rows, a.rows)
                         XCTAssertEqual(c.columns, b.columns)
                         XCTAssertEqual(c.nonzeros, reference.nonzeros, label)
@@ -152,6 +155,33 @@ final class LocalSpGEMMTests: XCTestCase {
             options.threads = 2
             let c = try LocalSpGEMM.multiply(a, b, options: options, workspace: workspace)
             XCTAssertLessThanOrEqual(c.frobeniusDistance(to: referenceProduct(a, b)), 1e-12 * c.frobeniusNorm)
+        }
+    }
+}
+
+final class AccumulatorTests: XCTestCase {
+    func testHashAndDenseAgreeOnWideMatrices() throws {
+        // B wider than the automatic dense limit forces the hash accumulator.
+        var t = TripletBuilder(rows: 300, columns: 700_000)
+        for e in 0..<6000 {
+            let bits = CounterRandom.bits(seed: 11, counter: UInt64(e))
+            t.append(row: Int(bits % 300), column: Int((bits >> 20) % 700_000), value: CounterRandom.unit(bits))
+        }
+        let b = t.csr()
+        var u = TripletBuilder(rows: 40, columns: 300)
+        for e in 0..<800 { let bits = CounterRandom.bits(seed: 12, counter: UInt64(e)); u.append(row: Int(bits % 40), column: Int((bits >> 20) % 300), value: 1) }
+        let a = u.csr()
+        let reference = referenceProduct(a, b)
+        for choice in AccumulatorChoice.allCases {
+            for sorted in [false, true] {
+                var options = SpGEMMOptions()
+                options.accumulator = choice
+                options.sortedOutput = sorted
+                let c = try LocalSpGEMM.multiply(a, b, options: options)
+                XCTAssertEqual(c.nonzeros, reference.nonzeros, "\(choice)")
+                XCTAssertLessThanOrEqual(c.frobeniusDistance(to: reference), 1e-13 * reference.frobeniusNorm, "\(choice)")
+                if sorted { XCTAssertEqual(c, reference, "\(choice) sorted output is exactly the reference's order") }
+            }
         }
     }
 }
