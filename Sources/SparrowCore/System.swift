@@ -27,8 +27,14 @@ public enum System {
 
     /// Resident set size in bytes (Linux /proc/self/statm), 0 where unknown.
     public static func residentBytes() -> Int {
-        guard let text = try? readWholeFile("/proc/self/statm") else { return 0 }
-        let fields = String(decoding: text, as: UTF8.self).split(separator: " ")
+        // procfs files report size 0: read until end of file instead of trusting fstat.
+        let fd = open("/proc/self/statm", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 255) }
+        guard count > 0 else { return 0 }
+        let fields = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }

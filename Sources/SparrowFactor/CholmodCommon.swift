@@ -1,12 +1,22 @@
 import CSuiteSparse
 import SparrowCore
 
+/// Dense BLAS inside CHOLMOD, UMFPACK and SPQR runs on one thread per rank.
+/// OpenBLAS picks its thread count from the CPU affinity mpirun gives each
+/// rank, and different thread counts sum in different orders, so results
+/// would change in the last bits with the rank count. Parallelism comes from
+/// ranks (and Sparrow's own threads elsewhere) instead.
+public enum DenseKernels {
+    public static func useDeterministicThreading() { openblas_set_num_threads(1) }
+}
+
 /// One `cholmod_common` (64-bit `_l_` API), owned by one factorization object
 /// and never shared between threads; started in init, finished in deinit.
 final class CholmodCommon {
     let pointer: UnsafeMutablePointer<cholmod_common>
 
     init() {
+        DenseKernels.useDeterministicThreading()
         pointer = .allocate(capacity: 1)
         cholmod_l_start(pointer)
         pointer.pointee.print = 0 // errors become typed Swift errors, not stdout text

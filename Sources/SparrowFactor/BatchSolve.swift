@@ -1,0 +1,190 @@
+import SparrowCore
+import SparrowMPI
+
+/// Distributed batch solves.
+///
+/// One matrix, many right-hand sides: every rank factors A once (the factor
+/// is needed whole by each solve) and solves its contiguous block of columns;
+/// X is gathered in column order, so it is identical for any rank count.
+///
+/// Many matrices: each matrix's cost is estimated by the nonzeros of its
+/// Cholesky factor from a symbolic analysis of A + Aᵀ (or nnz(A)·n for
+/// rectangular matrices), estimated in parallel, then items are dealt by
+/// longest-processing-time-first to the least-loaded rank. Every item is
+/// solved exactly as on one rank, so results do not depend on P.
+public enum BatchSolve {
+    public struct ItemResult: Sendable {
+        public var name: String
+        public var method: SolveMethod
+        public var note: String
+        public var residual: Double
+        public var seconds: Double
+        public var rank: Int
+        public var factorNonzeros: Int
+        public var solution: DenseMatrix
+    }
+
+    /// Collective. Returns X on rank 0 (nil elsewhere) and the largest residual over all columns.
+    public static func manyRightHandSides(_ a: CSRMatrix, _ b: DenseMatrix, method: SolveMethod,
+                                          ordering: CholeskyFactorization.Ordering,
+                                          communicator: Communicator,
+                                          report: inout Report) throws(SparrowError) -> (DenseMatrix?, SolveMethod, Double, Int) {
+        let solver = try communicator.everywhere { () throws(SparrowError) in
+            try report.measure("factorize") { () throws(SparrowError) in try DirectSolver(a, method: method, ordering: ordering) }
+        }
+        let mine = columnShare(columns: b.columns, ranks: communicator.size, rank: communicator.rank)
+        let x = try communicator.everywhere { () throws(SparrowError) in
+            try report.measure("solve") { () throws(SparrowError) in
+                // Solve in blocks fixed by global column index, so each column is
+                // computed by the same BLAS calls whatever the rank count.
+                var out = DenseMatrix(rows: solver.matrix.columns, columns: 0)
+                var values: [Double] = []
+                for start in stride(from: mine.lowerBound, to: mine.upperBound, by: solveBlock) {
+                    values += try solver.solve(b.columns(start..<min(start + solveBlock, mine.upperBound))).values
+                }
+                out = DenseMatrix(rows: solver.matrix.columns, columns: mine.count, values: values)
+                return out
+            }
+        }
+        let residual = communicator.allreduce(mine.isEmpty ? 0 : solver.relativeResidual(x, b.columns(mine)), .max)
+        let gathered = try communicator.gatherv(x.values)
+        let whole = gathered.map { DenseMatrix(rows: solver.matrix.columns, columns: b.columns, values: $0.flatMap { $0 }) }
+        return (whole, solver.method, residual, solver.factorNonzeros)
+    }
+
+    /// Right-hand sides solved per call: blocks start at multiples of this.
+    public static let solveBlock = 8
+
+    /// This rank's contiguous columns: whole blocks of `solveBlock`, spread evenly.
+    public static func columnShare(columns: Int, ranks: Int, rank: Int) -> Range<Int> {
+        let blocks = (columns + solveBlock - 1) / solveBlock
+        let share = evenRanges(count: blocks, parts: ranks)[rank]
+        return min(columns, share.lowerBound * solveBlock)..<min(columns, share.upperBound * solveBlock)
+    }
+
+    /// Longest-processing-time-first assignment of items with `costs` to `ranks`.
+    public static func assign(costs: [Double], ranks: Int) -> [Int] {
+        var load = [Double](repeating: 0, count: ranks)
+        var owner = [Int](repeating: 0, count: costs.count)
+        for item in costs.indices.sorted(by: { costs[$0] > costs[$1] || (costs[$0] == costs[$1] && $0 < $1) }) {
+            let r = load.indices.min(by: { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) })!
+            owner[item] = r
+            load[r] += costs[item]
+        }
+        return owner
+    }
+
+    /// Estimated factorization cost of one matrix.
+    public static func estimatedCost(_ a: CSRMatrix) -> Double {
+        guard a.rows == a.columns, a.rows > 0 else { return Double(a.nonzeros) * Double(max(1, a.columns)) }
+        // Symbolic Cholesky of the symmetrized pattern: nnz(L) drives LU and Cholesky alike.
+        var t = TripletBuilder(rows: a.rows, columns: a.columns, reservingCapacity: 2 * a.nonzeros + a.rows)
+        for i in 0..<a.rows {
+            t.append(row: i, column: i, value: Double(a.rows) + 1)
+            for p in a.rowRange(i) where Int(a.columnIndices[p]) != i {
+                t.append(row: i, column: Int(a.columnIndices[p]), value: -1e-9)
+                t.append(row: Int(a.columnIndices[p]), column: i, value: -1e-9)
+            }
+        }
+        let pattern = t.csr()
+        if let f = try? CholeskyFactorization(pattern) { return Double(f.factorNonzeros) }
+        return Double(a.nonzeros)
+    }
+
+    /// Collective. `load(k)` reads item k (on the rank that solves it);
+    /// `rightHandSide(matrix)` builds its B. Returns every item's result on rank 0.
+    public static func manyMatrices(count: Int, names: [String], load: (Int) throws(SparrowError) -> CSRMatrix,
+                                    rightHandSide: (CSRMatrix) throws(SparrowError) -> DenseMatrix,
+                                    method: SolveMethod, ordering: CholeskyFactorization.Ordering,
+                                    communicator: Communicator, report: inout Report,
+                                    progress: Progress, skip: Set<Int> = [],
+                                    completed: (ItemResult) throws(SparrowError) -> Void = { _ throws(SparrowError) in }) throws(SparrowError) -> [ItemResult]? {
+        // Cost estimates: item k estimated on rank k mod P, then shared.
+        let estimates = try communicator.everywhere { () throws(SparrowError) in
+            try report.measure("analyze") { () throws(SparrowError) -> [Double] in
+                var mine = [Double](repeating: 0, count: count)
+                for k in stride(from: communicator.rank, to: count, by: communicator.size) where !skip.contains(k) {
+                    mine[k] = estimatedCost(try load(k))
+                }
+                return mine
+            }
+        }
+        var costs = estimates
+        communicator.allreduceSumInPlace(&costs)
+        let owner = assign(costs: costs, ranks: communicator.size)
+        var results: [ItemResult] = []
+        var done = 0
+        for k in 0..<count where owner[k] == communicator.rank && !skip.contains(k) {
+            let outcome: Result<ItemResult, SparrowError> = {
+                do {
+                    let start = System.now()
+                    let a = try load(k)
+                    let b = try rightHandSide(a)
+                    let solver = try DirectSolver(a, method: method, ordering: ordering)
+                    let x = try solver.solve(b)
+                    let item = ItemResult(name: names[k], method: solver.method, note: solver.note,
+                                          residual: solver.relativeResidual(x, b), seconds: System.now() - start,
+                                          rank: communicator.rank, factorNonzeros: solver.factorNonzeros, solution: x)
+                    try completed(item)
+                    return .success(item)
+                } catch let error as SparrowError {
+                    return .failure(error)
+                } catch {
+                    return .failure(.computation("\(names[k]): \(error)"))
+                }
+            }()
+            switch outcome {
+            case let .success(item): results.append(item)
+            case let .failure(error):
+                // Remember the first failure; the agreement below makes every rank stop alike.
+                return try communicator.agree(Result<[ItemResult]?, SparrowError>.failure(prefixed(error, names[k])))
+            }
+            done += 1
+            progress.update(done, of: owner.filter { $0 == communicator.rank }.count)
+        }
+        _ = try communicator.agree(Result<Int, SparrowError>.success(0))
+        return try gatherResults(results, communicator: communicator)
+    }
+
+    private static func prefixed(_ error: SparrowError, _ name: String) -> SparrowError {
+        switch error {
+        case let .computation(message): return .computation("\(name): \(message)")
+        case let .usage(message): return .usage("\(name): \(message)")
+        default: return error
+        }
+    }
+
+    /// Moves item results to rank 0 as flat arrays (MPI moves numbers, not structs).
+    private static func gatherResults(_ results: [ItemResult], communicator: Communicator) throws(SparrowError) -> [ItemResult]? {
+        let methods = SolveMethod.allCases
+        var numbers: [Double] = []
+        var values: [Double] = []
+        var text: [UInt8] = []
+        for r in results {
+            numbers += [Double(methods.firstIndex(of: r.method)!), r.residual, r.seconds, Double(r.rank), Double(r.factorNonzeros),
+                        Double(r.solution.rows), Double(r.solution.columns)]
+            values += r.solution.values
+            text += Array((r.name + "\u{1F}" + r.note + "\u{1E}").utf8)
+        }
+        let allNumbers = try communicator.gatherv(numbers)
+        let allValues = try communicator.gatherv(values)
+        let allText = try communicator.gatherv(text)
+        guard let allNumbers, let allValues, let allText else { return nil }
+        var gathered: [ItemResult] = []
+        for r in 0..<communicator.size {
+            let records = String(decoding: allText[r], as: UTF8.self).split(separator: "\u{1E}", omittingEmptySubsequences: false).dropLast()
+            var offset = 0
+            for (k, record) in records.enumerated() {
+                let fields = record.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+                let n = Array(allNumbers[r][(7 * k)..<(7 * k + 7)])
+                let count = Int(n[5]) * Int(n[6])
+                gathered.append(ItemResult(name: fields[0], method: methods[Int(n[0])], note: fields.count > 1 ? fields[1] : "",
+                                           residual: n[1], seconds: n[2], rank: Int(n[3]), factorNonzeros: Int(n[4]),
+                                           solution: DenseMatrix(rows: Int(n[5]), columns: Int(n[6]),
+                                                                 values: Array(allValues[r][offset..<(offset + count)]))))
+                offset += count
+            }
+        }
+        return gathered
+    }
+}

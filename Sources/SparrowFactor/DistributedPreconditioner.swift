@@ -1,0 +1,70 @@
+import SparrowCore
+import SparrowMPI
+
+/// M⁻¹ for distributed PCG, parsed from the CLI/job spelling:
+/// `none`, `jacobi`, `cholesky` (factor of A itself), `sparsified:KEEP`
+/// (factor of a sampled copy keeping a fraction KEEP of the off-diagonals) or
+/// `band:WIDTH` (factor of the copy keeping couplings with |i − j| ≤ WIDTH).
+/// Factor-based preconditioners factor the whole (gathered) matrix on every
+/// rank and solve with the gathered residual, so iterates are identical at any P.
+public struct DistributedPreconditioner: CustomStringConvertible {
+    private enum Kind {
+        case local(Preconditioner)
+        case global(CholeskyFactorization)
+    }
+    private let kind: Kind
+    public let description: String
+    private let owned: Range<Int>
+
+    public init(_ spelling: String, _ a: DistributedCSR, communicator: Communicator) throws(SparrowError) {
+        owned = a.ownedRows
+        description = spelling
+        switch spelling {
+        case "none":
+            kind = .local(.identity)
+        case "jacobi":
+            var local = a.local
+            // Local rows, global columns: the diagonal of row i is at column owned.lowerBound + i.
+            local.columns = a.globalColumns
+            var inverse = [Double](repeating: 0, count: local.rows)
+            for i in 0..<local.rows {
+                let d = local.entry(i, owned.lowerBound + i)
+                guard d > 0 else { throw .computation("Jacobi preconditioner needs a positive diagonal: A[\(owned.lowerBound + i + 1), \(owned.lowerBound + i + 1)] = \(d)") }
+                inverse[i] = 1 / d
+            }
+            kind = .local(.jacobi(inverse))
+        default:
+            let whole = try Self.replicate(a, communicator: communicator)
+            if spelling == "cholesky" {
+                kind = .global(try CholeskyFactorization(whole))
+            } else if spelling.hasPrefix("sparsified:"), let keep = Double(spelling.dropFirst(11)) {
+                kind = .global(try CholeskyFactorization(try SparsifiedCopy.sample(whole, keep: keep)))
+            } else if spelling.hasPrefix("band:"), let width = Int(spelling.dropFirst(5)) {
+                kind = .global(try CholeskyFactorization(try SparsifiedCopy.band(whole, width: width)))
+            } else {
+                throw .field(name: "preconditioner", message: "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(spelling)'")
+            }
+        }
+    }
+
+    /// The whole matrix on every rank.
+    private static func replicate(_ a: DistributedCSR, communicator: Communicator) throws(SparrowError) -> CSRMatrix {
+        let lengths = try communicator.allgatherv(a.local.rowCounts)
+        let columns = try communicator.allgatherv(a.local.columnIndices)
+        let values = try communicator.allgatherv(a.local.values)
+        var pointers = [Int](repeating: 0, count: lengths.count + 1)
+        for i in 0..<lengths.count { pointers[i + 1] = pointers[i] + lengths[i] }
+        return CSRMatrix(rows: a.globalRows, columns: a.globalColumns, rowPointers: pointers, columnIndices: columns,
+                         values: values, columnsSorted: a.local.columnsSorted)
+    }
+
+    /// z = M⁻¹ r for this rank's rows. Collective for factor-based kinds.
+    public func apply(_ r: [Double], communicator: Communicator) throws(SparrowError) -> [Double] {
+        switch kind {
+        case let .local(p): return try p.apply(r)
+        case let .global(factor):
+            let whole = try communicator.allgatherv(r)
+            return Array(try factor.solve(whole)[owned])
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import ArgumentParser
+import SparrowCore
+import SparrowFactor
+import SparrowMPI
+
+struct Solve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Solve A X = B by Cholesky (CHOLMOD), LU (UMFPACK), QR least squares (SPQR) or PCG; batches over ranks.",
+        discussion: """
+        Examples:
+          sparrow solve bcsstk13.mtx --rhs random:64 --method cholesky -o X.mtx --report r.json
+          mpirun -n 3 sparrow solve bayer10.mtx --rhs ones --method auto -o x.mtx
+          sparrow solve ash219.mtx --rhs ones --method qr -o x.mtx
+          sparrow solve lap.mtx --method pcg --preconditioner band:40 --tol 1e-10 -o x.mtx
+          mpirun -n 2 sparrow solve --many A1.mtx A2.mtx A3.mtx --rhs ones --method auto -o results/
+        """)
+
+    @Argument(help: "Matrix A (or, with --many, several matrices).") var matrices: [String]
+    @Flag(help: "Solve each matrix given (a batch), writing DIR/NAME.x.mtx for each.") var many = false
+    @Option(help: "Right-hand sides: ones, rowsums (A·1, so x = 1), random:K, or an array .mtx file.") var rhs: String = "ones"
+    @Option(help: "cholesky, lu, qr, auto or pcg.") var method: String = "auto"
+    @Option(help: "Fill-reducing ordering: amd, metis or natural.") var ordering: String = "amd"
+    @Option(help: "PCG preconditioner: none, jacobi, cholesky, sparsified:KEEP (Cholesky of a sampled copy) or band:WIDTH.")
+    var preconditioner: String = "jacobi"
+    @Option(help: "PCG relative residual tolerance.") var tol: Double = 1e-10
+    @Option(name: .customLong("max-iterations"), help: "PCG iteration limit.") var maxIterations: Int = 1000
+    @Option(name: .short, help: "Output X (array .mtx), or a directory with --many.") var output: String?
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let comm = Runtime.communicator!
+        try common.validateThreads()
+        guard let order = CholeskyFactorization.Ordering(rawValue: ordering) else {
+            throw SparrowError.field(name: "--ordering", message: "expected amd, metis or natural, got '\(ordering)'")
+        }
+        guard tol > 0, tol < 1 else { throw SparrowError.field(name: "--tol", message: "must be in (0, 1), got \(tol)") }
+        guard maxIterations >= 1 else { throw SparrowError.field(name: "--max-iterations", message: "must be ≥ 1") }
+        if many {
+            guard let method = SolveMethod(rawValue: method) else {
+                throw SparrowError.field(name: "--method", message: "with --many: expected cholesky, lu, qr or auto, got '\(self.method)'")
+            }
+            try solveMany(comm, method: method, ordering: order)
+            return
+        }
+        guard matrices.count == 1 else {
+            throw SparrowError.usage("give one matrix, or --many for a batch (got \(matrices.count))")
+        }
+        if method == "pcg" {
+            try solvePCG(comm, ordering: order)
+            return
+        }
+        guard let method = SolveMethod(rawValue: method) else {
+            throw SparrowError.field(name: "--method", message: "expected cholesky, lu, qr, auto or pcg, got '\(self.method)'")
+        }
+        let start = System.now()
+        var report = newReport("solve", common, comm)
+        report.inputs = [("a", .string(matrices[0])), ("rhs", .string(rhs))]
+        let (a, b) = try readProblem(comm, &report)
+        let (x, used, residual, factorNonzeros) = try BatchSolve.manyRightHandSides(a, b, method: method, ordering: order,
+                                                                                   communicator: comm, report: &report)
+        if let output {
+            try report.measure("write") { () throws(SparrowError) in
+                _ = try comm.onRoot { () throws(SparrowError) in try MatrixMarket.write(x!, to: output) }
+            }
+        }
+        report.metric("method", .string(used.rawValue))
+        report.metric("relative_residual", residual)
+        report.metric("right_hand_sides", b.columns)
+        report.metric("factor_nnz", factorNonzeros)
+        report.perRank = comm.perRankReport([("columns", Double(BatchSolve.columnShare(columns: b.columns, ranks: comm.size, rank: comm.rank).count)),
+                                             ("bytes_received", Double(comm.bytesReceived))])
+        report.time("total", System.now() - start)
+        if comm.isRoot, !common.quiet {
+            System.printError("sparrow: solved \(b.columns) right-hand side(s) by \(used.rawValue): relative residual \(residual)")
+        }
+        try common.write(report, comm)
+    }
+
+    /// B for a matrix: `rowsums` is A·1 (the solution is all ones), else a DenseSpec.
+    private func rightHandSide(for a: CSRMatrix) throws(SparrowError) -> DenseMatrix {
+        if rhs == "rowsums" {
+            return DenseMatrix(rows: a.rows, columns: 1, values: a.multiply([Double](repeating: 1, count: a.columns)))
+        }
+        return try DenseSpec.parse(rhs, rows: a.rows, field: "--rhs", threads: common.threadCount)
+    }
+
+    /// A and B, read on every rank (each rank needs the whole matrix to factor it).
+    private func readProblem(_ comm: Communicator, _ report: inout Report) throws(SparrowError) -> (CSRMatrix, DenseMatrix) {
+        try comm.everywhere { () throws(SparrowError) in
+            try report.measure("read") { () throws(SparrowError) in
+                let a = try MatrixMarket.readCSR(path: matrices[0], threads: common.threadCount)
+                return (a, try rightHandSide(for: a))
+            }
+        }
+    }
+
+    private func solvePCG(_ comm: Communicator, ordering: CholeskyFactorization.Ordering) throws {
+        let start = System.now()
+        var report = newReport("solve", common, comm)
+        report.inputs = [("a", .string(matrices[0])), ("rhs", .string(rhs))]
+        // PCG runs distributed: A by rows, vectors by the same partition.
+        let distributed = try report.measure("read") { () throws(SparrowError) in
+            try DistributedLoader.load(path: matrices[0], options: { var o = DistributedLoader.Options(); o.threads = common.threadCount; return o }(),
+                                       communicator: comm)
+        }
+        guard distributed.globalRows == distributed.globalColumns else {
+            throw SparrowError.usage("PCG needs a square symmetric positive definite matrix, got \(distributed.globalRows) × \(distributed.globalColumns)")
+        }
+        let b = try comm.everywhere { () throws(SparrowError) -> DenseMatrix in
+            if rhs == "rowsums" {
+                let rowSums = distributed.local.multiply([Double](repeating: 1, count: distributed.globalColumns))
+                let all = try comm.allgatherv(rowSums)
+                return DenseMatrix(rows: all.count, columns: 1, values: all)
+            }
+            return try DenseSpec.parse(rhs, rows: distributed.globalRows, field: "--rhs")
+        }
+        guard b.columns == 1 else { throw SparrowError.field(name: "--rhs", message: "PCG solves one right-hand side, got \(b.columns)") }
+        let product = try DistributedSpMV(matrix: distributed, columnPartition: distributed.partition, communicator: comm)
+        let owned = distributed.ownedRows
+        let spelling = preconditioner
+        let inverse = try report.measure("preconditioner") { () throws(SparrowError) in
+            try comm.everywhere { () throws(SparrowError) in try DistributedPreconditioner(spelling, distributed, communicator: comm) }
+        }
+        let progress = common.progress("pcg", comm)
+        var solver = ConjugateGradient()
+        solver.tolerance = tol
+        solver.maximumIterations = maxIterations
+        var history: [[(String, JSONValue)]] = []
+        let solveStart = System.now()
+        let apply: ([Double]) throws(SparrowError) -> [Double] = { (v) throws(SparrowError) in try product.apply(v, communicator: comm) }
+        let precondition: ([Double]) throws(SparrowError) -> [Double] = { (r) throws(SparrowError) in
+            try inverse.apply(r, communicator: comm)
+        }
+        let monitor: (Int, Double, [Double]) throws(SparrowError) -> Void = { k, relative, _ in
+            history.append([("iteration", .integer(k)), ("relative_residual", .number(relative))])
+            progress.update(k, of: 0, detail: "residual \(relative)")
+        }
+        let result = try solver.solve(Array(b.values[owned]), apply: apply, precondition: precondition,
+                                      dotProduct: { comm.allreduce(dot($0, $1), .sum) }, monitor: monitor)
+        report.time("solve", System.now() - solveStart)
+        progress.finish()
+        let x = try comm.gatherv(result.solution)
+        if let output {
+            try report.measure("write") { () throws(SparrowError) in
+                _ = try comm.onRoot { () throws(SparrowError) in
+                    let all = x!.flatMap { $0 }
+                    try MatrixMarket.write(DenseMatrix(rows: all.count, columns: 1, values: all), to: output)
+                }
+            }
+        }
+        report.history = history
+        report.metric("method", .string("pcg"))
+        report.metric("preconditioner", .string(inverse.description))
+        report.metric("iterations", result.iterations)
+        report.metric("converged", .bool(result.converged))
+        report.metric("relative_residual", result.relativeResiduals.last ?? 0)
+        report.time("communication", comm.communicationSeconds)
+        report.time("total", System.now() - start)
+        try common.write(report, comm)
+        if !result.converged {
+            throw SparrowError.computation("PCG did not converge in \(maxIterations) iterations (relative residual \(result.relativeResiduals.last ?? Double.nan), tolerance \(tol))")
+        }
+        if comm.isRoot, !common.quiet {
+            System.printError("sparrow: PCG converged in \(result.iterations) iterations: relative residual \(result.relativeResiduals.last ?? 0)")
+        }
+    }
+
+    private func solveMany(_ comm: Communicator, method: SolveMethod, ordering: CholeskyFactorization.Ordering) throws {
+        guard !matrices.isEmpty else { throw SparrowError.usage("--many needs at least one matrix") }
+        guard let output else { throw SparrowError.usage("--many needs -o DIRECTORY for the solutions") }
+        guard System.isDirectory(output) else { throw SparrowError.output(path: output, message: "is not a directory") }
+        let start = System.now()
+        var report = newReport("solve", common, comm)
+        report.inputs = matrices.enumerated().map { ("a\($0.offset + 1)", JSONValue.string($0.element)) } + [("rhs", .string(rhs))]
+        let names = BatchNames.unique(matrices)
+        let progress = common.progress("solve --many", comm)
+        let results = try BatchSolve.manyMatrices(
+            count: matrices.count, names: names,
+            load: { (k) throws(SparrowError) in try MatrixMarket.readCSR(path: matrices[k]) },
+            rightHandSide: { (a) throws(SparrowError) in try rightHandSide(for: a) },
+            method: method, ordering: ordering, communicator: comm, report: &report, progress: progress)
+        progress.finish()
+        if let results {
+            try report.measure("write") { () throws(SparrowError) in
+                for item in results {
+                    try MatrixMarket.write(item.solution, to: output + "/" + item.name + ".x.mtx")
+                }
+            }
+            report.history = results.map { item in
+                [("item", .string(item.name)), ("method", .string(item.method.rawValue)), ("relative_residual", .number(item.residual)),
+                 ("seconds", .number(item.seconds)), ("rank", .integer(item.rank)), ("factor_nnz", .integer(item.factorNonzeros))]
+            }
+            report.metric("items", results.count)
+            report.metric("max_relative_residual", results.map(\.residual).max() ?? 0)
+        }
+        _ = try comm.agree(Result<Int, SparrowError>.success(0))
+        report.time("total", System.now() - start)
+        try common.write(report, comm)
+    }
+}
+
+/// Output names for a batch: file stems, made unique with a counter when two collide.
+enum BatchNames {
+    static func unique(_ paths: [String]) -> [String] {
+        var seen: [String: Int] = [:]
+        return paths.map { path in
+            var stem = String(path.split(separator: "/").last ?? Substring(path))
+            if stem.hasSuffix(".mtx") { stem.removeLast(4) }
+            let n = seen[stem, default: 0]
+            seen[stem] = n + 1
+            return n == 0 ? stem : "\(stem)-\(n + 1)"
+        }
+    }
+}
