@@ -12,9 +12,11 @@ let package = Package(
         .library(name: "SparrowMPI", targets: ["SparrowMPI"]),
         .library(name: "SparrowSpGEMM", targets: ["SparrowSpGEMM"]),
         .library(name: "SparrowFactor", targets: ["SparrowFactor"]),
+        .library(name: "SparrowJobs", targets: ["SparrowJobs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C shims only: no Swift code lives here.
@@ -28,18 +30,22 @@ let package = Package(
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
         .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowJobs", dependencies: [
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(name: "sparrow", dependencies: [
-            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor",
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowJobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks sit outside the product's dependency graph.
-        .executableTarget(name: "sparrow-bench", dependencies: ["SparrowCore", "SparrowSpGEMM"],
+        .executableTarget(name: "sparrow-bench", dependencies: ["SparrowCore", "SparrowSpGEMM", "SparrowFactor"],
                           path: "benchmarks/SparrowBench"),
 
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowSpGEMMTests", dependencies: ["SparrowCore", "SparrowSpGEMM"]),
         .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),
+        .testTarget(name: "SparrowJobsTests", dependencies: ["SparrowCore", "SparrowJobs"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 source scripts/mpi-env.sh
 flags=(-c release -Xswiftc -enable-testing)
 swift build "${flags[@]}" --build-tests 2>&1 | tail -n 1
-SPARROW_BIN="$PWD/.build/release/sparrow" swift test "${flags[@]}" --skip-build 2>&1
+SPARROW_BIN="$PWD/.build/release/sparrow" swift test "${flags[@]}" --skip-build --disable-swift-testing 2>&1

@@ -13,6 +13,10 @@ public enum SparrowError: Error, Equatable, Sendable, CustomStringConvertible {
     case computation(String)
     /// An output could not be written.
     case output(path: String, message: String)
+    /// A problem at a line and column of a structured file (job files), naming the field.
+    case located(file: String, line: Int, column: Int, field: String, message: String)
+    /// Several problems reported together (job validation): one line each.
+    case several([SparrowError])
 
     public var description: String {
         switch self {
@@ -22,14 +26,24 @@ public enum SparrowError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .usage(message): return message
         case let .computation(message): return message
         case let .output(path, message): return "\(path): \(message)"
+        case let .located(file, line, column, field, message):
+            return "\(file):\(line):\(column): \(field.isEmpty ? "" : field + ": ")\(message)"
+        case let .several(errors): return errors.map(\.description).joined(separator: "\n")
         }
+    }
+
+    /// One message per line (a `several` error expands to its members).
+    public var lines: [String] {
+        if case let .several(errors) = self { return errors.flatMap(\.lines) }
+        return [description]
     }
 
     /// Exit code of the CLI contract: 1 computation failed, 2 bad input or usage.
     public var exitCode: Int32 {
         switch self {
         case .computation: return 1
-        case .input, .field, .usage, .output: return 2
+        case .input, .field, .usage, .output, .located: return 2
+        case let .several(errors): return errors.map(\.exitCode).max() ?? 2
         }
     }
 }

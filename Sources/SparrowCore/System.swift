@@ -49,6 +49,50 @@ public enum System {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    @discardableResult
+    public static func sleep(milliseconds: Int) -> Int32 { usleep(UInt32(milliseconds * 1000)) }
+
+    /// mkdir -p.
+    public static func makeDirectories(_ path: String) throws(SparrowError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part + "/"
+            if isDirectory(prefix) { continue }
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+                throw .output(path: path, message: "cannot create directory: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// Names in a directory (no . or ..), sorted; empty when it cannot be read.
+    public static func listDirectory(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Removes a file or an empty-able directory tree (best effort).
+    public static func removeTree(_ path: String) {
+        if isDirectory(path) {
+            for name in listDirectory(path) { removeTree(path + "/" + name) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// rename(2): atomic within one file system.
+    public static func move(_ from: String, to: String) throws(SparrowError) {
+        if rename(from, to) != 0 { throw .output(path: to, message: "cannot move \(from): \(String(cString: strerror(errno)))") }
+    }
+
     public static var stderrIsTerminal: Bool { isatty(2) != 0 }
 
     public static func printError(_ line: String, newline: Bool = true) {

@@ -77,14 +77,36 @@ public final class CholeskyFactorization {
         }
     }
 
+    /// Exact symmetry without building the transpose: every stored (i, j) above
+    /// the diagonal is looked up in row j by binary search (rows are sorted).
     private static func checkSymmetric(_ matrix: CSRMatrix) throws(SparrowError) {
-        let t = matrix.transposed()
-        let s = matrix.sortedColumns()
-        for i in 0..<s.rows {
-            let a = s.rowRange(i), b = t.rowRange(i)
-            if a.count != b.count || !zip(a, b).allSatisfy({ s.columnIndices[$0] == t.columnIndices[$1] && s.values[$0] == t.values[$1] }) {
-                throw .usage("Cholesky needs a symmetric matrix: row \(i + 1) differs from column \(i + 1)")
+        let a = matrix.sortedColumns()
+        var upper = 0, lower = 0
+        try a.rowPointers.withUnsafeBufferPointer { (rp) throws(SparrowError) in
+            try a.columnIndices.withUnsafeBufferPointer { (ci) throws(SparrowError) in
+                try a.values.withUnsafeBufferPointer { (v) throws(SparrowError) in
+                    for i in 0..<a.rows {
+                        for p in rp[i]..<rp[i + 1] {
+                            let j = Int(ci[p])
+                            if j < i { lower += 1; continue }
+                            if j == i { continue }
+                            upper += 1
+                            var lo = rp[j], hi = rp[j + 1]
+                            while lo < hi {
+                                let mid = (lo + hi) / 2
+                                if Int(ci[mid]) < i { lo = mid + 1 } else { hi = mid }
+                            }
+                            if lo == rp[j + 1] || Int(ci[lo]) != i || v[lo] != v[p] {
+                                throw .usage("Cholesky needs a symmetric matrix: A[\(i + 1), \(j + 1)] differs from A[\(j + 1), \(i + 1)]")
+                            }
+                        }
+                    }
+                }
             }
+        }
+        // Every upper entry has its mirror; equal counts mean no lower entry lacks one.
+        if upper != lower {
+            throw .usage("Cholesky needs a symmetric matrix: \(lower) entries below the diagonal but \(upper) above")
         }
     }
 

@@ -233,6 +233,9 @@ enum ErrorCoding {
         case let .usage(message): return ["usage", message].joined(separator: String(separator))
         case let .computation(message): return ["computation", message].joined(separator: String(separator))
         case let .output(path, message): return ["output", path, message].joined(separator: String(separator))
+        case let .located(file, line, column, field, message):
+            return ["located", file, String(line), String(column), field, message].joined(separator: String(separator))
+        case let .several(errors): return "several" + String(separator) + errors.map(encode).joined(separator: "\u{1D}")
         }
     }
     static func decode(_ text: String) -> SparrowError {
@@ -243,6 +246,11 @@ enum ErrorCoding {
         case "usage" where parts.count == 2: return .usage(parts[1])
         case "output" where parts.count == 3: return .output(path: parts[1], message: parts[2])
         case "computation" where parts.count == 2: return .computation(parts[1])
+        case "located" where parts.count == 6:
+            return .located(file: parts[1], line: Int(parts[2]) ?? 0, column: Int(parts[3]) ?? 0, field: parts[4], message: parts[5])
+        case "several":
+            let body = text.dropFirst("several".count + 1)
+            return .several(body.split(separator: "\u{1D}").map { decode(String($0)) })
         default: return .computation("a rank failed: \(text)")
         }
     }

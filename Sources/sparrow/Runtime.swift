@@ -18,7 +18,7 @@ struct Sparrow: ParsableCommand {
         Exit codes: 0 success, 1 computation failed, 2 bad input or usage.
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Generate.self, Convert.self, SpMV.self, SpGEMMCommand.self, Solve.self])
+        subcommands: [Info.self, Generate.self, Convert.self, SpMV.self, SpGEMMCommand.self, Solve.self, Run.self, Serve.self, SuperviseHelp.self])
 }
 
 /// Flags every verb shares.
@@ -77,4 +77,16 @@ struct LoadOptions: ParsableArguments {
 /// Whole-verb wall time and the shared report fields.
 func newReport(_ command: String, _ common: CommonOptions, _ communicator: Communicator) -> Report {
     Report(command: command, ranks: communicator.size, threads: common.threadCount)
+}
+
+/// Listed for --help; `sparrow supervise` itself is handled before MPI starts (main.swift).
+struct SuperviseHelp: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supervise",
+        abstract: "Restart a command (mpirun … sparrow serve …) when a rank dies; give up after N quick failures.",
+        discussion: """
+        Example:
+          sparrow supervise --max-failures 3 --window 60 -- mpirun -n 4 sparrow serve --spool /srv/sparrow
+        """)
+    @Argument(parsing: .captureForPassthrough) var command: [String] = []
 }

@@ -7,6 +7,11 @@ import Glibc
 
 System.keepFreedMemory()
 
+// The supervisor starts mpirun itself, so it must not be an MPI process.
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "supervise" {
+    exit(Supervisor.main(Array(CommandLine.arguments.dropFirst(2))))
+}
+
 Runtime.communicator = Communicator.initialize()
 let communicator = Runtime.communicator!
 let status: Int32
@@ -15,7 +20,7 @@ do {
     try command.run()
     status = 0
 } catch let error as SparrowError {
-    if communicator.isRoot { System.printError("sparrow: error: \(error)") }
+    if communicator.isRoot { for line in error.lines { System.printError("sparrow: error: \(line)") } }
     status = error.exitCode
 } catch {
     // Argument parsing: help and version exit 0 on stdout; usage errors exit 2 with one line.

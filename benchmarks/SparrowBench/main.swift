@@ -3,6 +3,7 @@
 // Not part of the product's dependency graph: nothing imports this target.
 import SparrowCore
 import SparrowSpGEMM
+import SparrowFactor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,6 +46,17 @@ case "spgemm":
         var stats = SpGEMMStatistics()
         let (c, seconds) = try timed { try LocalSpGEMM.multiply(a, a, options: options, workspace: workspace, statistics: &stats) }
         print("spgemm,\(rep),\(threads),\(arguments[4]),\(seconds),\(stats.symbolicSeconds),\(stats.numericSeconds),\(2 * stats.multiplyAdds),\(c.nonzeros),\(stats.heavyRows)")
+    }
+case "factor":
+    // factor FILE REPS cholesky|lu: analyze + factorize + solve A x = 1 from the CSR in memory.
+    guard arguments.count == 4, let reps = Int(arguments[2]), let method = SolveMethod(rawValue: arguments[3]) else {
+        fail("factor FILE REPS cholesky|lu")
+    }
+    let a = try MatrixMarket.readCSR(path: arguments[1])
+    let b = DenseMatrix(rows: a.rows, columns: 1, repeating: 1)
+    for rep in 0..<reps {
+        let (x, seconds) = try timed { () throws -> DenseMatrix in try DirectSolver(a, method: method).solve(b) }
+        print("factor,\(rep),\(seconds),\(Residuals.relative(a, x, b, leastSquares: false))")
     }
 default:
     fail("unknown mode \(mode)")

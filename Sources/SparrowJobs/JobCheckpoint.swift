@@ -1,0 +1,66 @@
+import SparrowCore
+import SparrowFactor
+
+/// One directory per job run holding what a resumed run may skip: the items of
+/// batch solves already solved (their solutions and residuals) and the last
+/// PCG iterate. Every file is written atomically, so a crash leaves either the
+/// previous state or the new one. Items are written by the rank that solved
+/// them (the directory is on a shared file system in a multi-host run).
+public final class JobCheckpoint {
+    public let directory: String
+
+    public init(directory: String) throws(SparrowError) {
+        self.directory = directory
+        if !System.isDirectory(directory) { try System.makeDirectories(directory) }
+    }
+
+    private func itemStem(step: String, index: Int) -> String { directory + "/\(step).item\(index)" }
+
+    func recordSolvedItem(step: String, item: BatchSolve.ItemResult) throws(SparrowError) {
+        let index = Int(item.name.split(separator: "-").first!)!
+        let stem = itemStem(step: step, index: index)
+        try MatrixMarket.write(item.solution, to: stem + ".x.mtx")
+        // The residual file is written last: its presence marks the item complete.
+        try AtomicFileWriter.write("\(item.residual)\n", to: stem + ".done")
+    }
+
+    /// Items of `step` recorded as solved: index → (residual, solution).
+    func solvedItems(step: String, count: Int) -> [Int: (residual: Double, solution: DenseMatrix)] {
+        var found: [Int: (Double, DenseMatrix)] = [:]
+        for index in 0..<count {
+            let stem = itemStem(step: step, index: index)
+            guard let text = try? System.readWholeFile(stem + ".done"),
+                  let residual = Double(String(decoding: text, as: UTF8.self).trimmingCharacters(in: "\n")),
+                  let x = try? MatrixMarket.readDense(path: stem + ".x.mtx") else { continue }
+            found[index] = (residual, x)
+        }
+        return found.mapValues { (residual: $0.0, solution: $0.1) }
+    }
+
+    func recordIterate(step: String, iteration: Int, x: [Double]) throws(SparrowError) {
+        try MatrixMarket.write(DenseMatrix(rows: x.count, columns: 1, values: x), to: directory + "/\(step).pcg.x.mtx",
+                               comment: "iteration \(iteration)")
+    }
+
+    func iterate(step: String, rows: Int) -> (iteration: Int, x: [Double])? {
+        let path = directory + "/\(step).pcg.x.mtx"
+        guard let text = try? System.readWholeFile(path) else { return nil }
+        let head = String(decoding: text.prefix(200), as: UTF8.self)
+        guard let line = head.split(separator: "\n").first(where: { $0.hasPrefix("% iteration ") }),
+              let iteration = Int(line.dropFirst(12)),
+              let x = try? MatrixMarket.readDense(path: path), x.rows == rows else { return nil }
+        return (iteration, x.values)
+    }
+
+    /// Removes the directory's files after the job finished.
+    public func discard() { System.removeTree(directory) }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let c = s.last, set.contains(c) { s.removeLast() }
+        while let c = s.first, set.contains(c) { s.removeFirst() }
+        return String(s)
+    }
+}

@@ -1,0 +1,411 @@
+import SparrowCore
+import Yams
+
+/// Reads a YAML job file and validates all of it before anything runs:
+/// unknown keys, wrong types, undefined or duplicate names, dependency cycles,
+/// output collisions, output paths escaping the output directory, missing
+/// input files. Every problem is collected with its line and column, and all
+/// are reported together.
+public struct JobParser {
+    public let file: String
+    /// Directory of the job file: relative paths in the job are relative to it.
+    public let baseDirectory: String
+    private var problems: [SparrowError] = []
+
+    public init(file: String) {
+        self.file = file
+        let slash = file.lastIndex(of: "/")
+        baseDirectory = slash.map { String(file[..<$0]) } ?? "."
+    }
+
+    /// Parses `text` (the job file's contents); throws every problem found.
+    public static func parse(_ text: String, file: String, outputDirectoryOverride: String? = nil) throws(SparrowError) -> JobPlan {
+        var parser = JobParser(file: file)
+        let plan = parser.build(text, outputDirectoryOverride: outputDirectoryOverride)
+        if !parser.problems.isEmpty { throw parser.problems.count == 1 ? parser.problems[0] : .several(parser.problems) }
+        return plan!
+    }
+
+    private mutating func problem(_ node: Node?, _ field: String, _ message: String) {
+        problems.append(.located(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1, field: field, message: message))
+    }
+
+    // MARK: reading typed values
+
+    /// The mapping's entries, reporting duplicate and unknown keys.
+    private mutating func entries(_ node: Node, _ field: String, allowed: [String]?) -> [(String, Node, Node)] {
+        guard let mapping = node.mapping else {
+            problem(node, field, "expected a mapping (key: value lines)")
+            return []
+        }
+        var seen = Set<String>()
+        var result: [(String, Node, Node)] = []
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else { problem(key, field, "keys must be plain names"); continue }
+            if !seen.insert(name).inserted { problem(key, field.isEmpty ? name : "\(field).\(name)", "duplicate key '\(name)'"); continue }
+            if let allowed, !allowed.contains(name) {
+                problem(key, field.isEmpty ? name : "\(field).\(name)", "unknown key '\(name)' (expected one of: \(allowed.joined(separator: ", ")))")
+                continue
+            }
+            result.append((name, key, value))
+        }
+        return result
+    }
+
+    private mutating func string(_ node: Node, _ field: String) -> String? {
+        guard let scalar = node.scalar else { problem(node, field, "expected a string"); return nil }
+        return scalar.string
+    }
+
+    private mutating func integer(_ node: Node, _ field: String, range: ClosedRange<Int>) -> Int? {
+        guard let scalar = node.scalar, let value = Int(scalar.string) else { problem(node, field, "expected an integer"); return nil }
+        guard range.contains(value) else { problem(node, field, "must be in \(range.lowerBound)...\(range.upperBound), got \(value)"); return nil }
+        return value
+    }
+
+    private mutating func number(_ node: Node, _ field: String, positive: Bool = false) -> Double? {
+        guard let scalar = node.scalar, let value = Double(scalar.string), value.isFinite else {
+            problem(node, field, "expected a finite number")
+            return nil
+        }
+        if positive, value <= 0 { problem(node, field, "must be > 0, got \(value)"); return nil }
+        return value
+    }
+
+    private mutating func boolean(_ node: Node, _ field: String) -> Bool? {
+        guard let scalar = node.scalar else { problem(node, field, "expected true or false"); return nil }
+        switch scalar.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: problem(node, field, "expected true or false, got '\(scalar.string)'"); return nil
+        }
+    }
+
+    private mutating func choice(_ node: Node, _ field: String, _ options: [String]) -> String? {
+        guard let value = string(node, field) else { return nil }
+        guard options.contains(value) else { problem(node, field, "expected one of \(options.joined(separator: ", ")), got '\(value)'"); return nil }
+        return value
+    }
+
+    // MARK: the document
+
+    private mutating func build(_ text: String, outputDirectoryOverride: String?) -> JobPlan? {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                problem(nil, "", "empty job file (expected inputs, steps and outputs)")
+                return nil
+            }
+            root = node
+        } catch let error as YamlError {
+            switch error {
+            case let .scanner(_, message, mark, _), let .parser(_, message, mark, _), let .composer(_, message, mark, _):
+                problems.append(.located(file: file, line: mark.line, column: mark.column, field: "", message: "YAML syntax error: \(message)"))
+            case let .duplicatedKeysInMapping(duplicates, context):
+                let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+                problems.append(.located(file: file, line: context.mark.line, column: context.mark.column, field: "",
+                                         message: "duplicate key \(keys) in one mapping"))
+            default:
+                problems.append(.input(file: file, line: nil, message: "YAML error: \(error)"))
+            }
+            return nil
+        } catch {
+            problems.append(.input(file: file, line: nil, message: "YAML error: \(error)"))
+            return nil
+        }
+        let top = entries(root, "", allowed: ["job", "defaults", "inputs", "steps", "outputs"])
+        var jobName = String(file.split(separator: "/").last ?? "job")
+        if jobName.hasSuffix(".yaml") { jobName.removeLast(5) } else if jobName.hasSuffix(".yml") { jobName.removeLast(4) }
+        var defaults = JobPlan.Defaults(threads: nil, outputDirectory: baseDirectory, timeLimitSeconds: nil)
+        var inputs: [JobPlan.Input] = []
+        var steps: [(JobPlan.Step, Node)] = []
+        var outputNodes: [(String, Node, Node)] = []
+        var declared: [String: Node] = [:]
+        for (key, keyNode, value) in top {
+            switch key {
+            case "job": if let n = string(value, "job") { jobName = n }
+            case "defaults":
+                for (k, _, v) in entries(value, "defaults", allowed: ["threads", "output_dir", "time_limit"]) {
+                    switch k {
+                    case "threads": defaults.threads = integer(v, "defaults.threads", range: 1...1024)
+                    case "output_dir": if let d = string(v, "defaults.output_dir") { defaults.outputDirectory = resolve(d) }
+                    default: defaults.timeLimitSeconds = number(v, "defaults.time_limit", positive: true)
+                    }
+                }
+            case "inputs":
+                for (name, nameNode, spec) in entries(value, "inputs", allowed: nil) {
+                    if let previous = declared[name] { problem(nameNode, "inputs.\(name)", "name '\(name)' is already defined at line \(previous.mark?.line ?? 0)"); continue }
+                    declared[name] = nameNode
+                    if let input = parseInput(name, spec) { inputs.append(input) }
+                }
+            case "steps":
+                guard let sequence = value.sequence else { problem(value, "steps", "expected a list of steps"); continue }
+                for (index, stepNode) in sequence.enumerated() {
+                    guard let (step, nameNode) = parseStep(index, stepNode) else { continue }
+                    if let previous = declared[step.name] {
+                        problem(nameNode, "steps[\(index)].name", "name '\(step.name)' is already defined at line \(previous.mark?.line ?? 0)")
+                        continue
+                    }
+                    declared[step.name] = nameNode
+                    steps.append((step, stepNode))
+                }
+            default:
+                outputNodes = entries(value, "outputs", allowed: nil)
+                _ = keyNode
+            }
+        }
+        if let outputDirectoryOverride { defaults.outputDirectory = outputDirectoryOverride }
+        if root.mapping != nil, !top.contains(where: { $0.0 == "steps" }) { problem(root, "steps", "a job needs at least one step") }
+        // Every name a step uses must be defined; then order steps so each follows its inputs.
+        let ordered = orderSteps(steps, declared: declared)
+        let outputs = parseOutputs(outputNodes, declared: declared, directory: defaults.outputDirectory)
+        return JobPlan(file: file, name: jobName, defaults: defaults, inputs: inputs, steps: ordered, outputs: outputs)
+    }
+
+    private func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : baseDirectory + "/" + path
+    }
+
+    private mutating func parseInput(_ name: String, _ spec: Node) -> JobPlan.Input? {
+        let field = "inputs.\(name)"
+        if let path = spec.scalar?.string {
+            return checkedFile(path, spec, field).map { JobPlan.Input(name: name, source: .file($0)) }
+        }
+        let fields = entries(spec, field, allowed: ["path", "generate"])
+        if fields.count != 1 {
+            if fields.isEmpty || fields.count > 1 { problem(spec, field, "give exactly one of path or generate") }
+            return nil
+        }
+        let (key, _, value) = fields[0]
+        if key == "path" {
+            guard let path = string(value, "\(field).path") else { return nil }
+            return checkedFile(path, value, "\(field).path").map { JobPlan.Input(name: name, source: .file($0)) }
+        }
+        guard let generator = parseGenerator(value, "\(field).generate") else { return nil }
+        return JobPlan.Input(name: name, source: .generator(generator))
+    }
+
+    private mutating func checkedFile(_ path: String, _ node: Node, _ field: String) -> String? {
+        let resolved = resolve(path)
+        if !System.fileExists(resolved) { problem(node, field, "input file \(path) does not exist"); return nil }
+        if System.isDirectory(resolved) { problem(node, field, "input \(path) is a directory, not a file"); return nil }
+        return resolved
+    }
+
+    private mutating func parseGenerator(_ node: Node, _ field: String) -> GeneratorSpec? {
+        var kind: String?, scale = 10, edgeFactor = 16, seed: UInt64 = 1, n = 32, shift = 0.0
+        var ok = true
+        for (k, _, v) in entries(node, field, allowed: ["kind", "scale", "edge_factor", "seed", "n", "shift"]) {
+            switch k {
+            case "kind": kind = choice(v, "\(field).kind", ["rmat", "er", "grid2d", "grid3d"]); ok = ok && kind != nil
+            case "scale": if let x = integer(v, "\(field).scale", range: 1...30) { scale = x } else { ok = false }
+            case "edge_factor": if let x = integer(v, "\(field).edge_factor", range: 1...1024) { edgeFactor = x } else { ok = false }
+            case "seed": if let x = integer(v, "\(field).seed", range: 0...Int.max) { seed = UInt64(x) } else { ok = false }
+            case "n": if let x = integer(v, "\(field).n", range: 1...46_340) { n = x } else { ok = false }
+            default: if let x = number(v, "\(field).shift"), x >= 0 { shift = x } else { problem(v, "\(field).shift", "must be ≥ 0"); ok = false }
+            }
+        }
+        guard ok else { return nil }
+        guard let kind else { problem(node, "\(field).kind", "missing key 'kind' (rmat, er, grid2d or grid3d)"); return nil }
+        switch kind {
+        case "rmat": return .rmat(scale: scale, edgeFactor: edgeFactor, seed: seed)
+        case "er": return .erdosRenyi(scale: scale, edgeFactor: edgeFactor, seed: seed)
+        case "grid2d": return .grid2d(n: n, shift: shift)
+        default:
+            if n > 1290 { problem(node, "\(field).n", "must be in 1...1290 for grid3d"); return nil }
+            return .grid3d(n: n, shift: shift)
+        }
+    }
+
+    private mutating func parseStep(_ index: Int, _ node: Node) -> (JobPlan.Step, Node)? {
+        let field = "steps[\(index)]"
+        let values = entries(node, field, allowed: StepSchema.allKeys)
+        var byKey: [String: Node] = [:]
+        for (k, _, v) in values { byKey[k] = v }
+        guard let nameNode = byKey["name"] else { problem(node, "\(field).name", "missing key 'name'"); return nil }
+        guard let opNode = byKey["op"] else { problem(node, "\(field).op", "missing key 'op'"); return nil }
+        guard let name = string(nameNode, "\(field).name"), let op = choice(opNode, "\(field).op", StepSchema.operations) else { return nil }
+        let allowed = StepSchema.keys(for: op)
+        var ok = true
+        for (k, keyNode, _) in values where !allowed.contains(k) {
+            problem(keyNode, "\(field).\(k)", "key '\(k)' does not apply to op \(op) (its keys: \(allowed.joined(separator: ", ")))")
+            ok = false
+        }
+        for required in StepSchema.required(for: op) where byKey[required] == nil {
+            problem(node, "\(field).\(required)", "op \(op) needs key '\(required)'")
+            ok = false
+        }
+        guard ok else { return nil }
+        func text(_ key: String, _ fallback: String) -> String? { byKey[key].map { string($0, "\(field).\(key)") } ?? fallback }
+        let operation: StepOperation?
+        switch op {
+        case "info": operation = text("matrix", "").map { .info(matrix: $0) }
+        case "transpose": operation = text("matrix", "").map { .transpose(matrix: $0) }
+        case "scale":
+            let alpha = byKey["alpha"].flatMap { number($0, "\(field).alpha") }
+            operation = text("matrix", "").flatMap { m in alpha.map { .scale(matrix: m, alpha: $0) } }
+        case "add":
+            let alpha = byKey["alpha"].map { number($0, "\(field).alpha") } ?? 1
+            let beta = byKey["beta"].map { number($0, "\(field).beta") } ?? 1
+            if let a = text("a", ""), let b = text("b", ""), let alpha, let beta { operation = .add(a: a, b: b, alpha: alpha, beta: beta) } else { operation = nil }
+        case "spgemm":
+            let ta = byKey["transpose_a"].map { boolean($0, "\(field).transpose_a") } ?? false
+            let tb = byKey["transpose_b"].map { boolean($0, "\(field).transpose_b") } ?? false
+            let sorted = byKey["sorted"].map { boolean($0, "\(field).sorted") } ?? false
+            let heavy: Int?? = byKey["heavy_threshold"].map { integer($0, "\(field).heavy_threshold", range: 1...Int.max) }
+            let balance = byKey["balance"].map { choice($0, "\(field).balance", ["rows", "nnz", "flops"]) } ?? "nnz"
+            if let a = text("a", ""), let b = text("b", ""), let ta, let tb, let sorted, let balance, heavy != .some(nil) {
+                operation = .spgemm(a: a, b: b, transposeA: ta, transposeB: tb, sorted: sorted, heavyThreshold: heavy ?? nil, balance: balance)
+            } else { operation = nil }
+        case "solve", "solve_many":
+            let method = byKey["method"].map { choice($0, "\(field).method", ["cholesky", "lu", "qr", "auto"]) } ?? "auto"
+            let ordering = byKey["ordering"].map { choice($0, "\(field).ordering", ["amd", "metis", "natural"]) } ?? "amd"
+            let rhs = text("rhs", "ones")
+            if rhs?.hasPrefix("random:") == true, Int(rhs!.dropFirst(7)).map({ (1...100_000).contains($0) }) != true {
+                problem(byKey["rhs"], "\(field).rhs", "expected random:K with K in 1...100000, got '\(rhs!)'")
+                return nil
+            }
+            if op == "solve" {
+                if let m = text("matrix", ""), let rhs, let method, let ordering { operation = .solve(matrix: m, rhs: rhs, method: method, ordering: ordering) } else { operation = nil }
+            } else {
+                guard let list = byKey["matrices"]?.sequence, !list.isEmpty else {
+                    problem(byKey["matrices"], "\(field).matrices", "expected a non-empty list of matrix names")
+                    return nil
+                }
+                let names = list.enumerated().compactMap { string($0.element, "\(field).matrices[\($0.offset)]") }
+                if names.count == list.count, let rhs, let method, let ordering {
+                    operation = .solveMany(matrices: names, rhs: rhs, method: method, ordering: ordering)
+                } else { operation = nil }
+            }
+        case "pcg":
+            let preconditioner = text("preconditioner", "jacobi")
+            let tolerance = byKey["tol"].map { number($0, "\(field).tol", positive: true) } ?? 1e-10
+            let iterations = byKey["max_iterations"].map { integer($0, "\(field).max_iterations", range: 1...10_000_000) } ?? 1000
+            if let p = preconditioner, !(["none", "jacobi", "cholesky"].contains(p) || p.hasPrefix("sparsified:") || p.hasPrefix("band:")) {
+                problem(byKey["preconditioner"], "\(field).preconditioner", "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(p)'")
+                return nil
+            }
+            if let m = text("matrix", ""), let rhs = text("rhs", "ones"), let p = preconditioner, let tolerance, let iterations {
+                operation = .pcg(matrix: m, rhs: rhs, preconditioner: p, tolerance: tolerance, maximumIterations: iterations)
+            } else { operation = nil }
+        default:
+            var spec: [(Node, Node)] = []
+            for (k, keyNode, v) in values where k != "name" && k != "op" { spec.append((keyNode, v)) }
+            operation = parseGenerator(Node.mapping(Node.Mapping(spec, Tag(.map), .block, node.mark)), field).map { .generate($0) }
+        }
+        guard let operation else { return nil }
+        return (JobPlan.Step(name: name, operation: operation, line: node.mark?.line ?? 0), nameNode)
+    }
+
+    /// Topological order of the steps; reports undefined names and cycles.
+    private mutating func orderSteps(_ steps: [(JobPlan.Step, Node)], declared: [String: Node]) -> [JobPlan.Step] {
+        let byName = Dictionary(uniqueKeysWithValues: steps.map { ($0.0.name, $0) })
+        var ok = true
+        for (step, node) in steps {
+            for used in step.operation.uses where declared[used] == nil {
+                problem(node, "steps.\(step.name)", "'\(used)' is not defined (define it under inputs or as a step name)")
+                ok = false
+            }
+        }
+        guard ok else { return [] }
+        var state: [String: Int] = [:] // 1 visiting, 2 done
+        var order: [JobPlan.Step] = []
+        var reported = false
+        func visit(_ name: String, _ path: [String]) {
+            guard let (step, node) = byName[name] else { return } // an input
+            if state[name] == 2 { return }
+            if state[name] == 1 {
+                if !reported {
+                    let cycle = (path.drop(while: { $0 != name }) + [name]).joined(separator: " → ")
+                    problem(node, "steps.\(name)", "steps form a cycle: \(cycle)")
+                    reported = true
+                }
+                return
+            }
+            state[name] = 1
+            for used in step.operation.uses { visit(used, path + [name]) }
+            state[name] = 2
+            order.append(step)
+        }
+        for (step, _) in steps { visit(step.name, []) }
+        return order
+    }
+
+    /// Output names must exist; paths stay inside the output directory and never collide.
+    private mutating func parseOutputs(_ nodes: [(String, Node, Node)], declared: [String: Node], directory: String) -> [JobPlan.Output] {
+        var outputs: [JobPlan.Output] = []
+        var taken: [String: String] = [:]
+        for (name, nameNode, value) in nodes {
+            let field = "outputs.\(name)"
+            guard declared[name] != nil else { problem(nameNode, field, "'\(name)' is not an input or step name"); continue }
+            let pathNode: Node
+            if value.scalar != nil {
+                pathNode = value
+            } else {
+                let fields = entries(value, field, allowed: ["path"])
+                guard let p = fields.first(where: { $0.0 == "path" }) else { problem(value, "\(field).path", "missing key 'path'"); continue }
+                pathNode = p.2
+            }
+            guard let path = string(pathNode, field) else { continue }
+            guard let normalized = Self.normalizedInside(path) else {
+                problem(pathNode, field, "path \(path) leaves the output directory (no absolute paths or '..' above it)")
+                continue
+            }
+            let format: JobPlan.OutputFormat
+            if normalized.hasSuffix(".mtx") { format = .mtx } else if normalized.hasSuffix(".json") { format = .json } else {
+                problem(pathNode, field, "output \(path) must end in .mtx or .json")
+                continue
+            }
+            if let other = taken[normalized] { problem(pathNode, field, "output path \(path) is also used by output '\(other)'"); continue }
+            taken[normalized] = name
+            outputs.append(JobPlan.Output(name: name, path: directory + "/" + normalized, format: format))
+        }
+        return outputs
+    }
+
+    /// The path with '.' removed and '..' resolved, or nil if it is absolute or climbs above its base.
+    static func normalizedInside(_ path: String) -> String? {
+        if path.hasPrefix("/") || path.isEmpty { return nil }
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." {
+                if parts.isEmpty { return nil }
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "/")
+    }
+}
+
+/// Which keys each step operation takes (mirroring the CLI flags).
+enum StepSchema {
+    static let operations = ["info", "generate", "transpose", "scale", "add", "spgemm", "solve", "solve_many", "pcg"]
+    static func keys(for op: String) -> [String] {
+        let common = ["name", "op"]
+        switch op {
+        case "info", "transpose": return common + ["matrix"]
+        case "scale": return common + ["matrix", "alpha"]
+        case "add": return common + ["a", "b", "alpha", "beta"]
+        case "spgemm": return common + ["a", "b", "transpose_a", "transpose_b", "sorted", "heavy_threshold", "balance"]
+        case "solve": return common + ["matrix", "rhs", "method", "ordering"]
+        case "solve_many": return common + ["matrices", "rhs", "method", "ordering"]
+        case "pcg": return common + ["matrix", "rhs", "preconditioner", "tol", "max_iterations"]
+        case "generate": return common + ["kind", "scale", "edge_factor", "seed", "n", "shift"]
+        default: return common
+        }
+    }
+    static func required(for op: String) -> [String] {
+        switch op {
+        case "info", "transpose", "solve", "pcg": return ["matrix"]
+        case "scale": return ["matrix", "alpha"]
+        case "add", "spgemm": return ["a", "b"]
+        case "solve_many": return ["matrices"]
+        case "generate": return ["kind"]
+        default: return []
+        }
+    }
+    static var allKeys: [String] { Array(Set(operations.flatMap(keys(for:)))).sorted() }
+}

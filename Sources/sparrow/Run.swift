@@ -1,0 +1,73 @@
+import ArgumentParser
+import SparrowCore
+import SparrowJobs
+import SparrowMPI
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a YAML job file: named inputs, ordered steps, named outputs (validated before anything runs).",
+        discussion: """
+        Examples:
+          sparrow run docs/examples/spgemm-and-solve.yaml --report run.json
+          mpirun -n 2 sparrow run docs/examples/batch-solve.yaml
+          sparrow run job.yaml --check        # validate only
+        Reference: docs/jobs.md.
+        """)
+
+    @Argument(help: "Job file (YAML).") var job: String
+    @Flag(help: "Validate the job and exit without computing.") var check = false
+    @Option(name: .customLong("output-dir"), help: "Write outputs here instead of the job's defaults.output_dir.") var outputDirectory: String?
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let comm = Runtime.communicator!
+        try common.validateThreads()
+        let start = System.now()
+        // Rank 0 reads the file and broadcasts it: every rank parses the same text into the same plan.
+        let text = try comm.everywhere { () throws(SparrowError) -> String in
+            let bytes = comm.isRoot ? try System.readWholeFile(job) : []
+            return comm.broadcast(String(decoding: bytes, as: UTF8.self))
+        }
+        let plan = try JobParser.parse(text, file: job, outputDirectoryOverride: outputDirectory)
+        if check {
+            if comm.isRoot { print("\(job): valid (\(plan.inputs.count) inputs, \(plan.steps.count) steps, \(plan.outputs.count) outputs)") }
+            return
+        }
+        let runner = JobRunner(plan: plan, communicator: comm, threads: common.threadCount, showProgress: !common.quiet)
+        try runner.run()
+        var report = runner.report
+        report.time("total", System.now() - start)
+        report.time("communication", comm.communicationSeconds)
+        try common.write(report, comm)
+        if comm.isRoot, !common.quiet {
+            System.printError("sparrow: job \(plan.name) done: \(plan.steps.count) steps, \(plan.outputs.count) outputs in \(plan.defaults.outputDirectory)")
+        }
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run job files dropped into SPOOL/incoming, one after another, on all ranks.",
+        discussion: """
+        Jobs move to SPOOL/running, then SPOOL/done or SPOOL/failed with NAME.report.json and NAME.log.
+        SIGTERM finishes or checkpoints the current step and exits 0; a restart resumes the job.
+        Example:
+          mpirun -n 4 sparrow serve --spool /srv/sparrow
+          sparrow supervise -- mpirun -n 4 sparrow serve --spool /srv/sparrow
+        """)
+
+    @Option(help: "Spool directory.") var spool: String
+    @Flag(name: .customLong("exit-when-idle"), help: "Exit once no job is waiting (batch use, tests).") var exitWhenIdle = false
+    @Option(help: "Seconds between looks at SPOOL/incoming.") var poll: Double = 0.5
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let comm = Runtime.communicator!
+        try common.validateThreads()
+        guard poll > 0, poll <= 60 else { throw SparrowError.field(name: "--poll", message: "must be in (0, 60]") }
+        StopSignal.install()
+        let service = SpoolService(spool: spool, communicator: comm, threads: common.threadCount, quiet: common.quiet,
+                                   stopRequested: { StopSignal.requested })
+        try service.serve(exitWhenIdle: exitWhenIdle, pollSeconds: poll)
+    }
+}
