@@ -118,3 +118,152 @@ final class JobsCLITests: XCTestCase {
         }
     }
 }
+
+/// Fault handling: a rank killed with SIGKILL mid-job, the supervisor restarts
+/// the service, the job resumes from its checkpoint and ends with the outputs
+/// of an uninterrupted run.
+final class SupervisorCLITests: XCTestCase {
+    private func batchJob(_ directory: String) -> String {
+        var inputs: [String] = []
+        for k in 0..<12 { inputs.append("g\(k): {generate: {kind: grid3d, n: \(22 + k % 6), shift: \(0.1 + Double(k) / 10)}}") }
+        return """
+        inputs: {\(inputs.joined(separator: ", "))}
+        steps:
+          - name: solutions
+            op: solve_many
+            matrices: [\((0..<12).map { "g\($0)" }.joined(separator: ", "))]
+            rhs: rowsums
+            method: cholesky
+        outputs: {solutions: solutions.mtx}
+        """
+    }
+
+    func testKilledRankIsRestartedAndTheJobResumesFromItsCheckpoint() throws {
+        let scratch = ScratchDirectory()
+        let spool = scratch.join("spool")
+        try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
+        let job = batchJob(scratch.path)
+        // Reference: the same job, uninterrupted.
+        try job.write(toFile: scratch.join("reference.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(SparrowProcess.run(["run", scratch.join("reference.yaml"), "--output-dir", scratch.join("reference"), "--quiet"], ranks: 2).status, 0)
+        try job.write(toFile: scratch.join(".batch.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.moveItem(atPath: scratch.join(".batch.yaml"), toPath: spool + "/incoming/batch.yaml")
+
+        let binary = SparrowProcess.binary
+        let supervisor = Process()
+        supervisor.executableURL = URL(fileURLWithPath: binary)
+        supervisor.arguments = ["supervise", "--max-failures", "3", "--window", "120", "--", "mpirun", "-q", "-n", "2", "--oversubscribe",
+                                binary, "serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        supervisor.environment = environment
+        let errors = Pipe()
+        supervisor.standardError = errors
+        supervisor.standardOutput = FileHandle.nullDevice
+        let drained = DrainedPipe(errors)
+        try supervisor.run()
+        // Wait until two items are recorded, then kill one rank (not mpirun) with SIGKILL.
+        let checkpoints = spool + "/checkpoints/batch"
+        var deadline = Date().addingTimeInterval(120)
+        var killed = false
+        while Date() < deadline, supervisor.isRunning {
+            let recorded = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { $0.hasSuffix(".done") }
+            if recorded.count >= 2 {
+                let ranks = try processes(matching: "^\(binary) serve --spool \(spool)")
+                if let victim = ranks.first {
+                    kill(victim, SIGKILL)
+                    killed = true
+                }
+                break
+            }
+            usleep(20_000)
+        }
+        XCTAssertTrue(killed, "a rank was killed mid-job")
+        deadline = Date().addingTimeInterval(180)
+        while supervisor.isRunning, Date() < deadline { usleep(50_000) }
+        if supervisor.isRunning { supervisor.terminate(); XCTFail("supervisor did not finish") }
+        supervisor.waitUntilExit()
+        let log = drained.text()
+        XCTAssertEqual(supervisor.terminationStatus, 0, log)
+        XCTAssertTrue(log.contains("exited with status 137"), log)
+        XCTAssertTrue(log.contains("restart 1"), log)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/done/batch.yaml"), log)
+        let report = readJSON(spool + "/done/batch.report.json")
+        XCTAssertEqual((report?["metrics"] as? [String: Any])?["resumed"] as? Bool, true)
+        let step = (report?["history"] as? [[String: Any]])?.first ?? [:]
+        let resumed = step["resumed_items"] as? Int ?? 0
+        XCTAssertGreaterThanOrEqual(resumed, 2, "items solved before the kill are not solved again")
+        XCTAssertEqual((step["solved_items"] as? Int ?? 0) + resumed, 12)
+        XCTAssertEqual(FileManager.default.contents(atPath: spool + "/output/batch/solutions.mtx"),
+                       FileManager.default.contents(atPath: scratch.join("reference/solutions.mtx")),
+                       "outputs equal those of an uninterrupted run")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoints), "checkpoint removed after success")
+    }
+
+    func testSupervisorGivesUpAfterQuickFailuresAndNeverRestartsUsageErrors() {
+        var outcome = SparrowProcess.run(["supervise", "--max-failures", "2", "--", "/bin/false"])
+        XCTAssertEqual(outcome.status, 1)
+        XCTAssertTrue(outcome.stderrLines.last?.hasPrefix("sparrow supervise: error: /bin/false failed 2 times in a row") == true, outcome.stderr)
+        outcome = SparrowProcess.run(["supervise", "--", "/bin/sh", "-c", "exit 2"])
+        XCTAssertEqual(outcome.status, 2)
+        XCTAssertTrue(outcome.stderr.contains("not restarting"), outcome.stderr)
+        outcome = SparrowProcess.run(["supervise", "--max-failures", "x", "--", "true"])
+        XCTAssertEqual(outcome.status, 2)
+    }
+
+    func testSIGTERMCheckpointsPCGAndARestartResumesIt() throws {
+        let scratch = ScratchDirectory()
+        let spool = scratch.join("spool")
+        try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
+        let job = """
+        inputs: {L: {generate: {kind: grid3d, n: 30, shift: 0.001}}}
+        steps:
+          - {name: x, op: pcg, matrix: L, rhs: random:1, preconditioner: jacobi, tol: 1.0e-11, max_iterations: 5000}
+        outputs: {x: x.mtx}
+        """
+        try job.write(toFile: scratch.join("reference.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(SparrowProcess.run(["run", scratch.join("reference.yaml"), "--output-dir", scratch.join("reference"), "--quiet"]).status, 0)
+        try job.write(toFile: scratch.join(".p.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.moveItem(atPath: scratch.join(".p.yaml"), toPath: spool + "/incoming/p.yaml")
+        let service = Process()
+        service.executableURL = URL(fileURLWithPath: SparrowProcess.binary)
+        service.arguments = ["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"]
+        service.standardOutput = FileHandle.nullDevice
+        service.standardError = FileHandle.nullDevice
+        try service.run()
+        let iterate = spool + "/checkpoints/p/x.pcg.x.mtx"
+        var deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, service.isRunning, !FileManager.default.fileExists(atPath: iterate) { usleep(10_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: iterate), "PCG recorded an iterate")
+        service.terminate() // SIGTERM
+        deadline = Date().addingTimeInterval(60)
+        while service.isRunning, Date() < deadline { usleep(20_000) }
+        service.waitUntilExit()
+        XCTAssertEqual(service.terminationStatus, 0, "SIGTERM ends the service cleanly")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/running/p.yaml"), "the interrupted job waits in running/")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: iterate), "with its checkpoint")
+        // A restart resumes it.
+        let outcome = SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let step = (readJSON(spool + "/done/p.report.json")?["history"] as? [[String: Any]])?.first ?? [:]
+        XCTAssertGreaterThan(step["resumed_at_iteration"] as? Int ?? 0, 0, "\(step)")
+        let x = try MatrixMarket.readDense(path: spool + "/output/p/x.mtx").values
+        let reference = try MatrixMarket.readDense(path: scratch.join("reference/x.mtx")).values
+        let difference = zip(x, reference).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        XCTAssertLessThanOrEqual(difference, 1e-8 * norm2(reference))
+    }
+
+    /// PIDs whose full command line matches an extended regular expression.
+    private func processes(matching pattern: String) throws -> [pid_t] {
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-f", pattern]
+        let out = Pipe()
+        pgrep.standardOutput = out
+        try pgrep.run()
+        pgrep.waitUntilExit()
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n").compactMap { pid_t($0) }
+    }
+}
