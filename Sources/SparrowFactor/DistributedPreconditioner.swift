@@ -34,7 +34,7 @@ public struct DistributedPreconditioner: CustomStringConvertible {
             }
             kind = .local(.jacobi(inverse))
         default:
-            let whole = try Self.replicate(a, communicator: communicator)
+            let whole = try a.replicated(communicator)
             if spelling == "cholesky" {
                 kind = .global(try CholeskyFactorization(whole))
             } else if spelling.hasPrefix("sparsified:"), let keep = Double(spelling.dropFirst(11)) {
@@ -45,17 +45,6 @@ public struct DistributedPreconditioner: CustomStringConvertible {
                 throw .field(name: "preconditioner", message: "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(spelling)'")
             }
         }
-    }
-
-    /// The whole matrix on every rank.
-    private static func replicate(_ a: DistributedCSR, communicator: Communicator) throws(SparrowError) -> CSRMatrix {
-        let lengths = try communicator.allgatherv(a.local.rowCounts)
-        let columns = try communicator.allgatherv(a.local.columnIndices)
-        let values = try communicator.allgatherv(a.local.values)
-        var pointers = [Int](repeating: 0, count: lengths.count + 1)
-        for i in 0..<lengths.count { pointers[i + 1] = pointers[i] + lengths[i] }
-        return CSRMatrix(rows: a.globalRows, columns: a.globalColumns, rowPointers: pointers, columnIndices: columns,
-                         values: values, columnsSorted: a.local.columnsSorted)
     }
 
     /// z = M⁻¹ r for this rank's rows. Collective for factor-based kinds.

@@ -139,14 +139,7 @@ public final class JobRunner {
 
     /// The whole matrix on every rank (direct solvers need all of it).
     private func replicated(_ name: String) throws(SparrowError) -> CSRMatrix {
-        let m = try sparse(name)
-        let lengths = try communicator.allgatherv(m.local.rowCounts)
-        let columns = try communicator.allgatherv(m.local.columnIndices)
-        let values = try communicator.allgatherv(m.local.values)
-        var pointers = [Int](repeating: 0, count: lengths.count + 1)
-        for i in 0..<lengths.count { pointers[i + 1] = pointers[i] + lengths[i] }
-        return CSRMatrix(rows: m.globalRows, columns: m.globalColumns, rowPointers: pointers, columnIndices: columns,
-                         values: values, columnsSorted: m.local.columnsSorted)
+        try sparse(name).replicated(communicator)
     }
 
     private func rightHandSide(_ spelling: String, for a: CSRMatrix) throws(SparrowError) -> DenseMatrix {
@@ -159,7 +152,7 @@ public final class JobRunner {
             guard b.rows == a.rows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(b.rows) rows, the matrix \(a.rows)") }
             return b
         case let .sparse(m)?:
-            let whole = try replicatedValue(m)
+            let whole = try m.replicated(communicator)
             var dense = DenseMatrix(rows: whole.rows, columns: whole.columns)
             for i in 0..<whole.rows { for p in whole.rowRange(i) { dense[i, Int(whole.columnIndices[p])] += whole.values[p] } }
             guard dense.rows == a.rows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(dense.rows) rows, the matrix \(a.rows)") }
@@ -167,16 +160,6 @@ public final class JobRunner {
         default:
             throw .usage("'\(spelling)' is not a matrix")
         }
-    }
-
-    private func replicatedValue(_ m: DistributedCSR) throws(SparrowError) -> CSRMatrix {
-        let lengths = try communicator.allgatherv(m.local.rowCounts)
-        let columns = try communicator.allgatherv(m.local.columnIndices)
-        let values = try communicator.allgatherv(m.local.values)
-        var pointers = [Int](repeating: 0, count: lengths.count + 1)
-        for i in 0..<lengths.count { pointers[i + 1] = pointers[i] + lengths[i] }
-        return CSRMatrix(rows: m.globalRows, columns: m.globalColumns, rowPointers: pointers, columnIndices: columns,
-                         values: values, columnsSorted: m.local.columnsSorted)
     }
 
     private func transposed(_ m: DistributedCSR) throws(SparrowError) -> DistributedCSR {

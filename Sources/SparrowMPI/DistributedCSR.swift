@@ -54,6 +54,18 @@ public struct DistributedCSR: Sendable {
                          columnsSorted: local.columnsSorted)
     }
 
+    /// Collective: the whole matrix on every rank (direct solvers and
+    /// factor-based preconditioners need all of it).
+    public func replicated(_ communicator: Communicator) throws(SparrowError) -> CSRMatrix {
+        let lengths = try communicator.allgatherv(local.rowCounts)
+        let columns = try communicator.allgatherv(local.columnIndices)
+        let values = try communicator.allgatherv(local.values)
+        var pointers = [Int](repeating: 0, count: lengths.count + 1)
+        for i in 0..<lengths.count { pointers[i + 1] = pointers[i] + lengths[i] }
+        return CSRMatrix(rows: globalRows, columns: globalColumns, rowPointers: pointers, columnIndices: columns,
+                         values: values, columnsSorted: local.columnsSorted)
+    }
+
     /// Builds the distributed matrix from entries that sit on arbitrary ranks:
     /// agrees on a partition (by `balance`), then moves every entry to its owner.
     /// Collective. Row and column indices are 0-based global.

@@ -32,15 +32,16 @@ case "mmread":
         print("mmread,\(rep),\(threads),\(parse),\(assemble),\(csr.nonzeros)")
     }
 case "spgemm":
-    // spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD]: C = A·A, one line per repetition.
+    // spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [ACCUMULATOR]: C = A·A, one line per repetition.
     guard arguments.count >= 5, let reps = Int(arguments[2]), let threads = Int(arguments[3]) else {
-        fail("spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD]")
+        fail("spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [automatic|hash|dense]")
     }
     let a = try MatrixMarket.readCSR(path: arguments[1], threads: threads)
     var options = SpGEMMOptions()
     options.threads = threads
     options.sortedOutput = arguments[4] == "sorted"
-    if arguments.count > 5 { options.heavyRowThreshold = Int(arguments[5]) }
+    if arguments.count > 5, arguments[5] != "auto" { options.heavyRowThreshold = Int(arguments[5]) }
+    if arguments.count > 6, let choice = AccumulatorChoice(rawValue: arguments[6]) { options.accumulator = choice }
     let workspace = SpGEMMWorkspace()
     for rep in 0..<reps {
         var stats = SpGEMMStatistics()
