@@ -66,8 +66,18 @@ struct Serve: ParsableCommand {
         try common.validateThreads()
         guard poll > 0, poll <= 60 else { throw SparrowError.field(name: "--poll", message: "must be in (0, 60]") }
         StopSignal.install()
+        let start = System.now()
         let service = SpoolService(spool: spool, communicator: comm, threads: common.threadCount, quiet: common.quiet,
                                    stopRequested: { StopSignal.requested })
         try service.serve(exitWhenIdle: exitWhenIdle, pollSeconds: poll)
+        // The service's own report: what it ran this time (each job has its own report in done/ or failed/).
+        var report = newReport("serve", common, comm)
+        report.inputs = [("spool", .string(spool))]
+        report.metric("jobs_done", service.finished.filter(\.succeeded).count)
+        report.metric("jobs_failed", service.finished.filter { !$0.succeeded }.count)
+        report.metric("stopped_by_signal", .bool(StopSignal.requested))
+        report.history = service.finished.map { [("job", .string($0.job)), ("status", .string($0.succeeded ? "done" : "failed"))] }
+        report.time("total", System.now() - start)
+        try common.write(report, comm)
     }
 }

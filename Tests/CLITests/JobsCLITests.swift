@@ -45,6 +45,25 @@ final class JobsCLITests: XCTestCase {
             let history = readJSON(out + ".json")?["history"] as? [[String: Any]] ?? []
             XCTAssertFalse(history.isEmpty, "\(name): per-step report")
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: examples + "/out"), "nothing written outside the output directory")
+        XCTAssertEqual(Set(scratch.entries.filter { !$0.hasSuffix(".json") }), Set(names), "each job wrote only into its own directory")
+    }
+
+    func testTimeLimitStopsAJobWithAClearError() throws {
+        let scratch = ScratchDirectory()
+        let job = scratch.join("slow.yaml")
+        try """
+        defaults: {time_limit: 0.05}
+        inputs: {L: {generate: {kind: grid3d, n: 40, shift: 0.0001}}}
+        steps:
+          - {name: x, op: pcg, matrix: L, rhs: random:1, preconditioner: none, tol: 1.0e-14, max_iterations: 100000}
+        outputs: {x: x.mtx}
+        """.write(toFile: job, atomically: true, encoding: .utf8)
+        let outcome = SparrowProcess.run(["run", job, "--output-dir", scratch.join("out"), "--quiet"], ranks: 2)
+        XCTAssertEqual(outcome.status, 1)
+        XCTAssertEqual(outcome.stderrLines.count, 1, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("time limit of 0.05 s exceeded"), outcome.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.join("out/x.mtx")), "no output from an unfinished step")
     }
 
     func testBrokenJobsFailValidationComputeAndWriteNothing() throws {
@@ -92,8 +111,12 @@ final class JobsCLITests: XCTestCase {
         let singular = scratch.join("singular.mtx")
         try "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n".write(toFile: singular, atomically: true, encoding: .utf8)
         try writeJob(spool + "/incoming", "broken3.yaml", "inputs: {S: \(singular)}\nsteps: [{name: x, op: solve, matrix: S, method: lu}]\n")
-        let outcome = SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"], ranks: 2)
+        let outcome = SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet",
+                                          "--report", scratch.join("serve.json")], ranks: 2)
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let serveMetrics = readJSON(scratch.join("serve.json"))?["metrics"] as? [String: Any]
+        XCTAssertEqual(serveMetrics?["jobs_done"] as? Int, 7)
+        XCTAssertEqual(serveMetrics?["jobs_failed"] as? Int, 3)
         let done = (try? FileManager.default.contentsOfDirectory(atPath: spool + "/done")) ?? []
         let failed = (try? FileManager.default.contentsOfDirectory(atPath: spool + "/failed")) ?? []
         XCTAssertEqual(done.filter { $0.hasSuffix(".yaml") }.sorted(), (0..<7).map { "job\($0).yaml" })
