@@ -11,6 +11,8 @@
 // From OpenBLAS (declared here rather than through <cblas.h>, which Debian's
 // alternatives may point at another BLAS's header).
 void openblas_set_num_threads(int num_threads);
+// From libgomp, which Debian's SuiteSparse is built with.
+void omp_set_num_threads(int num_threads);
 
 // SuiteSparse_long is a macro; give Swift a name for the "empty" marker values.
 static inline int sparrow_cholmod_not_posdef(void) { return CHOLMOD_NOT_POSDEF; }

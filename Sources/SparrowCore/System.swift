@@ -13,6 +13,9 @@ public enum System {
     /// repeated multiplies and solves reuse buffers of the same sizes.
     public static func keepFreedMemory() { sparrow_keep_freed_memory() }
 
+    /// Caps SuiteSparse's internal OpenMP at one thread per process (see the C shim).
+    public static func capOpenMPThreads() { sparrow_cap_openmp_threads(CommandLine.unsafeArgv) }
+
     public static var coreCount: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public static func environment(_ name: String) -> String? {

@@ -42,7 +42,7 @@ public final class CholeskyFactorization {
         common.pointer.pointee.postorder = 1
         // LLᵀ throughout so a failing pivot is always reported (LDLᵀ would accept indefinite D).
         common.pointer.pointee.final_ll = 1
-        var a: UnsafeMutablePointer<cholmod_sparse>? = try common.sparse(matrix, stype: -1)
+        var a: UnsafeMutablePointer<cholmod_sparse>? = try common.sparse(matrix, stype: 1)
         defer { cholmod_l_free_sparse(&a, common.pointer) }
         guard let analysed = cholmod_l_analyze(a, common.pointer) else {
             try common.check("Cholesky analysis")
@@ -63,7 +63,7 @@ public final class CholeskyFactorization {
             throw .usage("refactorize needs the same nonzero pattern as the analysed matrix")
         }
         try Self.checkSymmetric(matrix)
-        var a: UnsafeMutablePointer<cholmod_sparse>? = try common.sparse(matrix, stype: -1)
+        var a: UnsafeMutablePointer<cholmod_sparse>? = try common.sparse(matrix, stype: 1)
         defer { cholmod_l_free_sparse(&a, common.pointer) }
         try numeric(a)
     }
@@ -77,36 +77,41 @@ public final class CholeskyFactorization {
         }
     }
 
-    /// Exact symmetry without building the transpose: every stored (i, j) above
-    /// the diagonal is looked up in row j by binary search (rows are sorted).
+    /// Exact symmetry in one pass, without building the transpose: rows are
+    /// visited in order, so the entries below the diagonal of each row j are met
+    /// in increasing column order; a cursor per row walks them in step with the
+    /// entries (i, j) above the diagonal that must mirror them.
     private static func checkSymmetric(_ matrix: CSRMatrix) throws(SparrowError) {
         let a = matrix.sortedColumns()
-        var upper = 0, lower = 0
-        try a.rowPointers.withUnsafeBufferPointer { (rp) throws(SparrowError) in
-            try a.columnIndices.withUnsafeBufferPointer { (ci) throws(SparrowError) in
-                try a.values.withUnsafeBufferPointer { (v) throws(SparrowError) in
-                    for i in 0..<a.rows {
-                        for p in rp[i]..<rp[i + 1] {
-                            let j = Int(ci[p])
-                            if j < i { lower += 1; continue }
-                            if j == i { continue }
-                            upper += 1
-                            var lo = rp[j], hi = rp[j + 1]
-                            while lo < hi {
-                                let mid = (lo + hi) / 2
-                                if Int(ci[mid]) < i { lo = mid + 1 } else { hi = mid }
+        let n = a.rows
+        var cursor = Array(a.rowPointers.prefix(n))
+        var mismatch: (Int, Int)?
+        a.rowPointers.withUnsafeBufferPointer { rp in
+            a.columnIndices.withUnsafeBufferPointer { ci in
+                a.values.withUnsafeBufferPointer { v in
+                    cursor.withUnsafeMutableBufferPointer { next in
+                        outer: for i in 0..<n {
+                            for p in rp[i]..<rp[i + 1] {
+                                let j = Int(ci[p])
+                                if j <= i { continue }
+                                let q = next[j]
+                                if q >= rp[j + 1] || Int(ci[q]) != i || v[q] != v[p] { mismatch = (i, j); break outer }
+                                next[j] = q + 1
                             }
-                            if lo == rp[j + 1] || Int(ci[lo]) != i || v[lo] != v[p] {
-                                throw .usage("Cholesky needs a symmetric matrix: A[\(i + 1), \(j + 1)] differs from A[\(j + 1), \(i + 1)]")
+                        }
+                        // Every entry below the diagonal must have been matched.
+                        if mismatch == nil {
+                            for j in 0..<n where next[j] < rp[j + 1] && Int(ci[next[j]]) < j {
+                                mismatch = (j, Int(ci[next[j]]))
+                                break
                             }
                         }
                     }
                 }
             }
         }
-        // Every upper entry has its mirror; equal counts mean no lower entry lacks one.
-        if upper != lower {
-            throw .usage("Cholesky needs a symmetric matrix: \(lower) entries below the diagonal but \(upper) above")
+        if let (i, j) = mismatch {
+            throw .usage("Cholesky needs a symmetric matrix: A[\(i + 1), \(j + 1)] differs from A[\(j + 1), \(i + 1)]")
         }
     }
 

@@ -1,13 +1,21 @@
 import CSuiteSparse
 import SparrowCore
 
-/// Dense BLAS inside CHOLMOD, UMFPACK and SPQR runs on one thread per rank.
-/// OpenBLAS picks its thread count from the CPU affinity mpirun gives each
-/// rank, and different thread counts sum in different orders, so results
-/// would change in the last bits with the rank count. Parallelism comes from
-/// ranks (and Sparrow's own threads elsewhere) instead.
+/// Dense BLAS and the OpenMP loops inside CHOLMOD, UMFPACK and SPQR run on
+/// one thread per rank. OpenBLAS picks its thread count from the CPU affinity
+/// mpirun gives each rank, and different thread counts sum in different
+/// orders, so results would change in the last bits with the rank count; idle
+/// OpenMP workers also spin (measured: 31 → 29 ms for BCSSTK13). Parallelism
+/// comes from ranks (and Sparrow's own threads elsewhere) instead.
 public enum DenseKernels {
-    public static func useDeterministicThreading() { openblas_set_num_threads(1) }
+    /// Once per process: OpenBLAS rebuilds its thread pool on every call.
+    private static let configured: Bool = {
+        openblas_set_num_threads(1)
+        omp_set_num_threads(1)
+        return true
+    }()
+
+    public static func useDeterministicThreading() { _ = configured }
 }
 
 /// One `cholmod_common` (64-bit `_l_` API), owned by one factorization object
@@ -42,36 +50,41 @@ final class CholmodCommon {
 
     /// A CHOLMOD sparse copy of a CSR matrix, read as CSC of its transpose
     /// (row pointers become column pointers), `stype` as CHOLMOD defines it.
-    /// For symmetric input with stype = -1 only entries on or below the CSC
-    /// diagonal are kept, i.e. CSR entries with column ≥ row.
+    /// For symmetric input one triangle is kept: stype = 1 (CHOLMOD's upper,
+    /// factored without an internal transpose) keeps CSR entries with
+    /// column ≤ row; stype = -1 keeps column ≥ row.
     func sparse(_ a: CSRMatrix, stype: Int32) throws(SparrowError) -> UnsafeMutablePointer<cholmod_sparse> {
-        let keepUpperOfCSR = stype != 0
-        var count = 0
-        if keepUpperOfCSR {
-            for i in 0..<a.rows { for p in a.rowRange(i) where Int(a.columnIndices[p]) >= i { count += 1 } }
-        } else {
-            count = a.nonzeros
-        }
-        guard let s = cholmod_l_allocate_sparse(a.columns, a.rows, count, 1, 1, stype, CHOLMOD_REAL, pointer) else {
+        // stype > 0: keep CSR entries with column ≤ row (CHOLMOD's upper triangle,
+        // which it factors without a transpose); stype < 0: column ≥ row.
+        let keepLowerOfCSR = stype > 0, keepUpperOfCSR = stype < 0
+        // One pass: room for every entry (CHOLMOD allows nzmax above the count).
+        guard let s = cholmod_l_allocate_sparse(a.columns, a.rows, max(1, a.nonzeros), 1, 1, stype, CHOLMOD_REAL, pointer) else {
             try check("allocating a sparse matrix")
             throw .computation("allocating a sparse matrix failed (CHOLMOD)")
         }
         let columnPointers = s.pointee.p.assumingMemoryBound(to: Int.self)
         let rowIndices = s.pointee.i.assumingMemoryBound(to: Int.self)
         let values = s.pointee.x.assumingMemoryBound(to: Double.self)
-        var q = 0
         let sorted = a.sortedColumns()
-        for i in 0..<a.rows {
-            columnPointers[i] = q
-            for p in sorted.rowRange(i) {
-                let j = Int(sorted.columnIndices[p])
-                if keepUpperOfCSR, j < i { continue }
-                rowIndices[q] = j
-                values[q] = sorted.values[p]
-                q += 1
+        sorted.rowPointers.withUnsafeBufferPointer { rp in
+            sorted.columnIndices.withUnsafeBufferPointer { ci in
+                sorted.values.withUnsafeBufferPointer { v in
+                    var q = 0
+                    for i in 0..<a.rows {
+                        columnPointers[i] = q
+                        for p in rp[i]..<rp[i + 1] {
+                            let j = Int(ci[p])
+                            if keepUpperOfCSR, j < i { continue }
+                            if keepLowerOfCSR, j > i { continue }
+                            rowIndices[q] = j
+                            values[q] = v[p]
+                            q += 1
+                        }
+                    }
+                    columnPointers[a.rows] = q
+                }
             }
         }
-        columnPointers[a.rows] = q
         return s
     }
 

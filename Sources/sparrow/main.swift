@@ -5,6 +5,7 @@ import SparrowMPI
 import Glibc
 #endif
 
+System.capOpenMPThreads()
 System.keepFreedMemory()
 
 // The supervisor starts mpirun itself, so it must not be an MPI process.

@@ -51,7 +51,9 @@ def main():
         have_sksparse = True
     except ImportError:
         have_sksparse = False
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    # Every contender under the same threading: one BLAS thread, SuiteSparse's
+    # OpenMP capped at one thread (what the sparrow executable sets for itself).
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", OMP_THREAD_LIMIT="1")
     rows = []
     for name, path, method in problems:
         # SuperLU takes about a minute per solve of the 40³ Laplacian: cold + 2 warm there.
