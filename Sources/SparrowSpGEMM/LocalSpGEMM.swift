@@ -526,21 +526,31 @@ final class RowAccumulator: @unchecked Sendable {
             radixScratchCapacity = max(count, 2 * radixScratchCapacity)
             radixScratch = .allocate(capacity: radixScratchCapacity)
         }
-        let buckets = 1 << lowBits, mask = Int32(buckets - 1)
+        let buckets = 1 << lowBits, mask = UInt32(buckets - 1), shift = UInt32(lowBits)
         let counts = radixCounts, other = radixScratch
+        let base = UInt32(bitPattern: low)
+        // Wrapping arithmetic throughout: offsets are < 2^24, nothing can overflow.
+        @inline(__always) func key(_ c: Int32) -> UInt32 { UInt32(bitPattern: c) &- base }
         // Pass 1: low digit, list → other.
         counts.update(repeating: 0, count: buckets)
-        for t in 0..<count { counts[Int((list[t] - low) & mask)] += 1 }
+        for t in 0..<count { counts[Int(key(list[t]) & mask)] &+= 1 }
         var sum: Int32 = 0
-        for b in 0..<buckets { let c = counts[b]; counts[b] = sum; sum += c }
-        for t in 0..<count { let d = Int((list[t] - low) & mask); other[Int(counts[d])] = list[t]; counts[d] += 1 }
+        for b in 0..<buckets { let c = counts[b]; counts[b] = sum; sum &+= c }
+        for t in 0..<count {
+            let c = list[t], d = Int(key(c) & mask)
+            other[Int(counts[d])] = c
+            counts[d] &+= 1
+        }
         // Pass 2: high digit, other → list.
         counts.update(repeating: 0, count: buckets)
-        let shift = Int32(lowBits)
-        for t in 0..<count { counts[Int((other[t] - low) >> shift)] += 1 }
+        for t in 0..<count { counts[Int(key(other[t]) >> shift)] &+= 1 }
         sum = 0
-        for b in 0..<buckets { let c = counts[b]; counts[b] = sum; sum += c }
-        for t in 0..<count { let d = Int((other[t] - low) >> shift); list[Int(counts[d])] = other[t]; counts[d] += 1 }
+        for b in 0..<buckets { let c = counts[b]; counts[b] = sum; sum &+= c }
+        for t in 0..<count {
+            let c = other[t], d = Int(key(c) >> shift)
+            list[Int(counts[d])] = c
+            counts[d] &+= 1
+        }
     }
 
     private var sortScratch: UnsafeMutablePointer<UInt64> = .allocate(capacity: 1)
