@@ -191,7 +191,7 @@ public enum LocalSpGEMM {
                 let start = cPtr[i]
                 numericHeavyRow(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal, flops: flops[i],
                                 threads: threads, table: table, outColumns: cCol.base + start, outValues: cVal.base + start)
-                if sorted { sortRow(cCol.base + start, cVal.base + start, count: cPtr[i + 1] - start, scratch: accumulators[0]) }
+                if sorted { accumulators[0].sortRow(cCol.base + start, cVal.base + start, count: cPtr[i + 1] - start) }
             }
         }}}}}}}}}}
         statistics.numericSeconds += System.now() - numericStart
@@ -262,25 +262,6 @@ public enum LocalSpGEMM {
             _ = table.drain(chunks[t], columns: columns.base + starts[t], values: values.base + starts[t])
         }
     }
-
-    /// Sorts one row's (column, value) pairs by column: insertion sort for short
-    /// rows, else a sort of packed 64-bit keys (column << 32 | position).
-    @inline(__always)
-    fileprivate static func sortRow(_ columns: UnsafeMutablePointer<Int32>, _ values: UnsafeMutablePointer<Double>,
-                                    count: Int, scratch: RowAccumulator) {
-        if count < 2 { return }
-        if count <= 32 {
-            for i in 1..<count {
-                let c = columns[i], v = values[i]
-                var j = i
-                while j > 0, columns[j - 1] > c { columns[j] = columns[j - 1]; values[j] = values[j - 1]; j -= 1 }
-                columns[j] = c
-                values[j] = v
-            }
-            return
-        }
-        scratch.sortRow(columns, values, count: count)
-    }
 }
 
 /// One thread's private accumulator: a hash table (linear probing, load ≤ 50 %)
@@ -296,19 +277,17 @@ final class RowAccumulator: @unchecked Sendable {
     private var keys: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     private var values: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var hashCapacity = 0
-    private var touched: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
-    private var touchedCapacity = 0
+    private var touchedList = ScratchBuffer<Int32>()
+    private var touched: UnsafeMutablePointer<Int32> { touchedList.base }
     private var denseValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseMarks: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     private var denseCapacity = 0
     private var stamp: Int32 = 0
-    private var sortKeys: [UInt64] = []
-    private var sortValues: [Double] = []
 
     deinit {
-        keys.deallocate(); values.deallocate(); touched.deallocate()
-        denseValues.deallocate(); denseMarks.deallocate(); sortScratch.deallocate(); bitmap.deallocate()
-        radixScratch.deallocate(); radixCounts.deallocate()
+        keys.deallocate(); values.deallocate()
+        denseValues.deallocate(); denseMarks.deallocate(); bitmap.deallocate(); radixCounts.deallocate()
+        touchedList.deallocate(); sortScratch.deallocate(); radixScratch.deallocate(); valueScratch.deallocate()
     }
 
     @inline(__always)
@@ -324,13 +303,7 @@ final class RowAccumulator: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func prepareTouched(_ count: Int) {
-        if count > touchedCapacity {
-            touched.deallocate()
-            touchedCapacity = max(count, 2 * touchedCapacity)
-            touched = .allocate(capacity: touchedCapacity)
-        }
-    }
+    private func prepareTouched(_ count: Int) { _ = touchedList.reserve(count) }
 
     @inline(__always)
     private func prepareDense(_ columns: Int) {
@@ -460,8 +433,7 @@ final class RowAccumulator: @unchecked Sendable {
         }
         if sorted {
             // Order the touched slots by their keys (packed key << 32 | slot).
-            prepareSortScratch(count)
-            let packed = sortScratch
+            let packed = sortScratch.reserve(count)
             for t in 0..<count {
                 let h = touched[t]
                 packed[t] = UInt64(UInt32(bitPattern: keys[Int(h)])) << 32 | UInt64(UInt32(bitPattern: h))
@@ -512,8 +484,7 @@ final class RowAccumulator: @unchecked Sendable {
         }
     }
 
-    private var radixScratch: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
-    private var radixScratchCapacity = 0
+    private var radixScratch = ScratchBuffer<Int32>()
     private var radixCounts: UnsafeMutablePointer<Int32> = .allocate(capacity: 1 << 12)
 
     /// Two stable counting passes over the low and high halves of (column − low).
@@ -521,13 +492,8 @@ final class RowAccumulator: @unchecked Sendable {
         let bits = max(2, Int.bitWidth - (span - 1).leadingZeroBitCount)
         let lowBits = (bits + 1) / 2
         guard lowBits <= 12 else { sortIndices(list, count: count); return }
-        if count > radixScratchCapacity {
-            radixScratch.deallocate()
-            radixScratchCapacity = max(count, 2 * radixScratchCapacity)
-            radixScratch = .allocate(capacity: radixScratchCapacity)
-        }
         let buckets = 1 << lowBits, mask = UInt32(buckets - 1), shift = UInt32(lowBits)
-        let counts = radixCounts, other = radixScratch
+        let counts = radixCounts, other = radixScratch.reserve(count)
         let base = UInt32(bitPattern: low)
         // Wrapping arithmetic throughout: offsets are < 2^24, nothing can overflow.
         @inline(__always) func key(_ c: Int32) -> UInt32 { UInt32(bitPattern: c) &- base }
@@ -553,16 +519,8 @@ final class RowAccumulator: @unchecked Sendable {
         }
     }
 
-    private var sortScratch: UnsafeMutablePointer<UInt64> = .allocate(capacity: 1)
-    private var sortScratchCapacity = 0
-
-    private func prepareSortScratch(_ count: Int) {
-        if count > sortScratchCapacity {
-            sortScratch.deallocate()
-            sortScratchCapacity = max(count, 2 * sortScratchCapacity)
-            sortScratch = .allocate(capacity: sortScratchCapacity)
-        }
-    }
+    private var sortScratch = ScratchBuffer<UInt64>()
+    private var valueScratch = ScratchBuffer<Double>()
 
     /// Insertion sort for short lists, the standard library's introsort otherwise.
     @inline(__always)
@@ -593,15 +551,39 @@ final class RowAccumulator: @unchecked Sendable {
         sparrow_prefetch(bVal.base + start + 8)
     }
 
+    /// Sorts one row's (column, value) pairs by column (heavy rows, drained
+    /// from the shared table in slot order): packed 64-bit keys
+    /// (column << 32 | position), then the values follow their positions.
     func sortRow(_ columns: UnsafeMutablePointer<Int32>, _ values: UnsafeMutablePointer<Double>, count: Int) {
-        sortKeys.removeAll(keepingCapacity: true)
-        sortValues.removeAll(keepingCapacity: true)
-        for t in 0..<count { sortKeys.append(UInt64(UInt32(bitPattern: columns[t])) << 32 | UInt64(t)) }
-        sortKeys.sort()
-        for t in 0..<count { sortValues.append(values[Int(sortKeys[t] & 0xFFFF_FFFF)]) }
+        if count < 2 { return }
+        let keys = sortScratch.reserve(count), moved = valueScratch.reserve(count)
+        for t in 0..<count { keys[t] = UInt64(UInt32(bitPattern: columns[t])) << 32 | UInt64(t) }
+        var buffer = UnsafeMutableBufferPointer(start: keys, count: count)
+        buffer.sort()
+        for t in 0..<count { moved[t] = values[Int(keys[t] & 0xFFFF_FFFF)] }
         for t in 0..<count {
-            columns[t] = Int32(truncatingIfNeeded: sortKeys[t] >> 32)
-            values[t] = sortValues[t]
+            columns[t] = Int32(truncatingIfNeeded: keys[t] >> 32)
+            values[t] = moved[t]
         }
     }
+}
+
+/// A grow-only scratch array owned by one accumulator: reused across rows and
+/// products, so the hot path allocates only when a row is longer than any before.
+struct ScratchBuffer<Element> {
+    private(set) var base: UnsafeMutablePointer<Element> = .allocate(capacity: 1)
+    private var capacity = 1
+
+    /// Room for at least `count` elements (contents not kept across growth).
+    @inline(__always)
+    mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Element> {
+        if count > capacity {
+            base.deallocate()
+            capacity = max(count, 2 * capacity)
+            base = .allocate(capacity: capacity)
+        }
+        return base
+    }
+
+    func deallocate() { base.deallocate() }
 }
