@@ -277,8 +277,10 @@ final class RowAccumulator: @unchecked Sendable {
     private var keys: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     private var values: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var hashCapacity = 0
-    private var touchedList = ScratchBuffer<Int32>()
-    private var touched: UnsafeMutablePointer<Int32> { touchedList.base }
+    // The touched list stays a bare pointer and capacity (not a ScratchBuffer):
+    // it is resized on the per-row hot path, where the extra access measured slower.
+    private var touched: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    private var touchedCapacity = 1
     private var denseValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseMarks: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     private var denseCapacity = 0
@@ -287,7 +289,7 @@ final class RowAccumulator: @unchecked Sendable {
     deinit {
         keys.deallocate(); values.deallocate()
         denseValues.deallocate(); denseMarks.deallocate(); bitmap.deallocate(); radixCounts.deallocate()
-        touchedList.deallocate(); sortScratch.deallocate(); radixScratch.deallocate(); valueScratch.deallocate()
+        touched.deallocate(); sortScratch.deallocate(); radixScratch.deallocate(); valueScratch.deallocate()
     }
 
     @inline(__always)
@@ -303,7 +305,13 @@ final class RowAccumulator: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func prepareTouched(_ count: Int) { _ = touchedList.reserve(count) }
+    private func prepareTouched(_ count: Int) {
+        if count > touchedCapacity {
+            touched.deallocate()
+            touchedCapacity = max(count, 2 * touchedCapacity)
+            touched = .allocate(capacity: touchedCapacity)
+        }
+    }
 
     @inline(__always)
     private func prepareDense(_ columns: Int) {
