@@ -26,6 +26,8 @@ public struct SpGEMMOptions: Sendable {
     public var heavyRowThreshold: Int?
     /// Accumulator for rows on the private (non-atomic) path.
     public var accumulator: AccumulatorChoice = .automatic
+    /// Two passes (count, then fill an exactly sized C) or one (fill flop-bounded arrays).
+    public var passes: PassChoice = .automatic
     public init() {}
 }
 
@@ -55,6 +57,8 @@ public struct SpGEMMStatistics: Sendable {
     public var nonzeros = 0
     public var heavyRows = 0
     public var heavyRowMultiplyAdds = 0
+    /// 1 when the symbolic pass was skipped (the last product's choice), else 2.
+    public var passes = 2
     public init() {}
     public var compressionFactor: Double { nonzeros > 0 ? Double(multiplyAdds) / Double(nonzeros) : 0 }
 }
@@ -94,6 +98,7 @@ public enum LocalSpGEMM {
         let heavyThreshold: Int
         let lightRanges: [Range<Int>]
         let accumulators = workspace.accumulators(threads)
+        for accumulator in accumulators { accumulator.prefetchEnd = a.nonzeros }
         let table = workspace.sharedTable
         let choice = options.accumulator
         do {
@@ -122,6 +127,27 @@ public enum LocalSpGEMM {
         }
         statistics.heavyRows += heavyRows.count
         statistics.heavyRowMultiplyAdds += heavyRows.reduce(0) { $0 + rowFlops[$1] }
+
+        let singlePass: Bool
+        switch options.passes {
+        case .two: singlePass = false
+        case .one: singlePass = heavyRows.isEmpty
+        case .automatic:
+            singlePass = heavyRows.isEmpty
+                && sampledCompression(a, b, rowFlops: rowFlops, accumulator: accumulators[0], choice: choice)
+                    <= singlePassCompressionLimit
+        }
+        if singlePass {
+            statistics.symbolicSeconds += System.now() - symbolicStart
+            statistics.passes = 1
+            let numericStart = System.now()
+            let c = multiplySinglePass(a, b, rowFlops: rowFlops, ranges: lightRanges, accumulators: accumulators,
+                                       choice: choice, sorted: options.sortedOutput)
+            statistics.nonzeros += c.nonzeros
+            statistics.numericSeconds += System.now() - numericStart
+            return c
+        }
+        statistics.passes = 2
 
         // Symbolic pass: nonzeros per row.
         a.rowPointers.withUnsafeBufferPointer { ap in
@@ -182,8 +208,9 @@ public enum LocalSpGEMM {
                 let acc = accumulators[t]
                 for i in lightRanges[t] where flops[i] < heavyThreshold {
                     let start = cPtr[i]
-                    acc.multiplyRow(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal,
-                                    flops: flops[i], columns: n, choice: choice, sorted: sorted,
+                    _ = acc.multiplyRow(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal,
+                                    flops: flops[i], expectedCount: cPtr[i + 1] - start, columns: n, choice: choice,
+                                    sorted: sorted,
                                     outColumns: cCol.base + start, outValues: cVal.base + start)
                 }
             }
@@ -283,12 +310,19 @@ final class RowAccumulator: @unchecked Sendable {
     private var touchedCapacity = 1
     private var denseValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseMarks: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    /// Dense values kept all zero between rows (the bitmap-indexed path).
+    private var zeroedValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseCapacity = 0
     private var stamp: Int32 = 0
+    /// Entries of A (the prefetch looks ahead across row boundaries: A's
+    /// columns are contiguous, and rows of a few entries would otherwise
+    /// start with their first B rows unfetched).
+    var prefetchEnd = 0
 
     deinit {
         keys.deallocate(); values.deallocate()
         denseValues.deallocate(); denseMarks.deallocate(); bitmap.deallocate(); radixCounts.deallocate()
+        summary.deallocate(); zeroedValues.deallocate()
         touched.deallocate(); sortScratch.deallocate(); radixScratch.deallocate(); valueScratch.deallocate()
     }
 
@@ -325,6 +359,13 @@ final class RowAccumulator: @unchecked Sendable {
             bitmapWords = (columns + 63) / 64
             bitmap = .allocate(capacity: bitmapWords)
             bitmap.initialize(repeating: 0, count: bitmapWords)
+            summary.deallocate()
+            summaryWords = (bitmapWords + 63) / 64
+            summary = .allocate(capacity: summaryWords)
+            summary.initialize(repeating: 0, count: summaryWords)
+            zeroedValues.deallocate()
+            zeroedValues = .allocate(capacity: columns)
+            zeroedValues.initialize(repeating: 0, count: columns)
             stamp = 0
         }
         prepareTouched(columns)
@@ -353,7 +394,7 @@ final class RowAccumulator: @unchecked Sendable {
             let end = aPtr[i + 1]
             for p in aPtr[i]..<end {
                 let k = Int(aCol[p])
-                if p + prefetchDistance < end { sparrow_prefetch(bCol.base + bPtr[Int(aCol[p + prefetchDistance])]) }
+                if p + prefetchDistance < prefetchEnd { sparrow_prefetch(bCol.base + bPtr[Int(aCol[p + prefetchDistance])]) }
                 for q in bPtr[k]..<bPtr[k + 1] {
                     // Branch-free: whether a column is new is unpredictable.
                     let j = Int(bCol[q])
@@ -370,7 +411,7 @@ final class RowAccumulator: @unchecked Sendable {
         let end = aPtr[i + 1]
         for p in aPtr[i]..<end {
             let k = Int(aCol[p])
-            if p + prefetchDistance < end { sparrow_prefetch(bCol.base + bPtr[Int(aCol[p + prefetchDistance])]) }
+            if p + prefetchDistance < prefetchEnd { sparrow_prefetch(bCol.base + bPtr[Int(aCol[p + prefetchDistance])]) }
             for q in bPtr[k]..<bPtr[k + 1] {
                 let column = bCol[q]
                 var h = Self.home(column, shift: shift)
@@ -390,17 +431,21 @@ final class RowAccumulator: @unchecked Sendable {
     @inline(__always)
     func multiplyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>, aVal: SharedReadPointer<Double>,
                      bPtr: SharedReadPointer<Int>, bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>,
-                     flops: Int, columns: Int, choice: AccumulatorChoice, sorted: Bool,
-                     outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) {
-        if flops == 0 { return }
+                     flops: Int, expectedCount: Int, columns: Int, choice: AccumulatorChoice, sorted: Bool,
+                     outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) -> Int {
+        if flops == 0 { return 0 }
         var count = 0
         if choice.usesDense(flops: flops, columns: columns) {
             prepareDense(columns)
+            if expectedCount >= Self.bitmapRowMinimum, bitmapWords <= 8 * expectedCount {
+                return multiplyRowIndexedByBitmap(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol,
+                                                  bVal: bVal, outColumns: outColumns, outValues: outValues)
+            }
             let marks = denseMarks, dense = denseValues, touched = self.touched, s = stamp
             let end = aPtr[i + 1]
             for p in aPtr[i]..<end {
                 let k = Int(aCol[p]), x = aVal[p]
-                prefetchRow(ahead: p + prefetchDistance, end: end, aCol: aCol, bPtr: bPtr, bCol: bCol, bVal: bVal)
+                prefetchRow(ahead: p + prefetchDistance, end: prefetchEnd, aCol: aCol, bPtr: bPtr, bCol: bCol, bVal: bVal)
                 for q in bPtr[k]..<bPtr[k + 1] {
                     // A branch, not a select: the touched-list store would
                     // otherwise chain every iteration's address to the last.
@@ -418,7 +463,7 @@ final class RowAccumulator: @unchecked Sendable {
             // Sorted output orders only the column list; values are gathered after.
             if sorted { orderDenseColumns(touched, count: count) }
             for t in 0..<count { let j = Int(touched[t]); outColumns[t] = Int32(j); outValues[t] = dense[j] }
-            return
+            return count
         }
         let size = AtomicHashTable.slots(forFlops: flops)
         prepareHash(size, touchedCount: flops)
@@ -427,7 +472,7 @@ final class RowAccumulator: @unchecked Sendable {
         let end = aPtr[i + 1]
         for p in aPtr[i]..<end {
             let k = Int(aCol[p]), x = aVal[p]
-            prefetchRow(ahead: p + prefetchDistance, end: end, aCol: aCol, bPtr: bPtr, bCol: bCol, bVal: bVal)
+            prefetchRow(ahead: p + prefetchDistance, end: prefetchEnd, aCol: aCol, bPtr: bPtr, bCol: bCol, bVal: bVal)
             for q in bPtr[k]..<bPtr[k + 1] {
                 let column = bCol[q]
                 var h = Self.home(column, shift: shift)
@@ -456,11 +501,61 @@ final class RowAccumulator: @unchecked Sendable {
             outValues[t] = values[h]
             keys[h] = -1
         }
+        return count
     }
 
     /// One bit per column of B, all zero between rows.
     private var bitmap: UnsafeMutablePointer<UInt64> = .allocate(capacity: 1)
     private var bitmapWords = 0
+    /// One bit per word of `bitmap` (a word holding any set bit), all zero between rows.
+    private var summary: UnsafeMutablePointer<UInt64> = .allocate(capacity: 1)
+    private var summaryWords = 0
+    /// Rows with fewer output entries keep the touched list (the summary scan would dominate).
+    static let bitmapRowMinimum = 32
+
+    /// A dense row whose output is long next to the summary bitmap: every
+    /// product is added to a zeroed dense array and sets its column's bit in a
+    /// two-level bitmap — no "is this column new?" branch, which mispredicts on
+    /// about one product in three at compression factors near 2. The output
+    /// is then read off the bitmap in column order, so it is sorted at no
+    /// extra cost, and the visited entries are zeroed for the next row.
+    @inline(__always)
+    private func multiplyRowIndexedByBitmap(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
+                                            aVal: SharedReadPointer<Double>, bPtr: SharedReadPointer<Int>,
+                                            bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>,
+                                            outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) -> Int {
+        let dense = zeroedValues, words = bitmap
+        let end = aPtr[i + 1]
+        var low = Int.max, high = 0
+        for p in aPtr[i]..<end {
+            let k = Int(aCol[p]), x = aVal[p]
+            prefetchRow(ahead: p + prefetchDistance, end: prefetchEnd, aCol: aCol, bPtr: bPtr, bCol: bCol, bVal: bVal)
+            for q in bPtr[k]..<bPtr[k + 1] {
+                let j = Int(bCol[q])
+                dense[j] += x * bVal[q]
+                words[j &>> 6] |= 1 &<< UInt64(j & 63)
+                low = j < low ? j : low
+                high = j > high ? j : high
+            }
+        }
+        var out = 0
+        var w = low &>> 6
+        let lastWord = high &>> 6
+        while w <= lastWord {
+            var bits = words[w]
+            words[w] = 0
+            while bits != 0 {
+                let j = w &<< 6 | bits.trailingZeroBitCount
+                bits &= bits &- 1
+                outColumns[out] = Int32(truncatingIfNeeded: j)
+                outValues[out] = dense[j]
+                dense[j] = 0
+                out &+= 1
+            }
+            w &+= 1
+        }
+        return out
+    }
 
     /// Sorts a dense row's column list without comparisons: insertion sort when
     /// short; a bit per column and a scan of the words between the smallest and
@@ -474,7 +569,9 @@ final class RowAccumulator: @unchecked Sendable {
         for t in 0..<count { low = min(low, list[t]); high = max(high, list[t]) }
         let firstWord = Int(low) >> 6, lastWord = Int(high) >> 6
         guard lastWord - firstWord < 2 * count, lastWord < bitmapWords else {
-            radixSort(list, count: count, low: low, span: Int(high - low) + 1)
+            if !bucketSort(list, count: count, low: low, span: Int(high - low) + 1) {
+                radixSort(list, count: count, low: low, span: Int(high - low) + 1)
+            }
             return
         }
         let words = bitmap
@@ -490,6 +587,45 @@ final class RowAccumulator: @unchecked Sendable {
                 bits &= bits &- 1
             }
         }
+    }
+
+    /// Columns spread evenly over a wide span (Erdős–Rényi-like rows): one
+    /// scatter into about `count` buckets by the leading bits, then an
+    /// insertion sort that only has to fix order inside buckets. Declines
+    /// (returns false, nothing moved) when the buckets are uneven enough
+    /// that the insertion sort could go quadratic: Σ size² above 3·count,
+    /// where an even spread gives about 2·count.
+    private func bucketSort(_ list: UnsafeMutablePointer<Int32>, count: Int, low: Int32, span: Int) -> Bool {
+        let bucketBits = min(12, Int.bitWidth - (count - 1).leadingZeroBitCount)
+        let spanBits = Int.bitWidth - (span - 1).leadingZeroBitCount
+        let shift = UInt32(max(0, spanBits - bucketBits)), buckets = 1 << bucketBits
+        let counts = radixCounts, base = UInt32(bitPattern: low)
+        @inline(__always) func bucket(_ c: Int32) -> Int { Int((UInt32(bitPattern: c) &- base) &>> shift) }
+        counts.update(repeating: 0, count: buckets)
+        for t in 0..<count { counts[bucket(list[t])] &+= 1 }
+        var squares = 0, sum: Int32 = 0
+        for b in 0..<buckets {
+            let c = counts[b]
+            squares &+= Int(c) &* Int(c)
+            counts[b] = sum
+            sum &+= c
+        }
+        guard squares <= 3 * count else { return false }
+        let scattered = radixScratch.reserve(count)
+        for t in 0..<count {
+            let c = list[t], b = bucket(c)
+            scattered[Int(counts[b])] = c
+            counts[b] &+= 1
+        }
+        // Insertion from the scattered copy back into the list.
+        list[0] = scattered[0]
+        for t in 1..<count {
+            let c = scattered[t]
+            var j = t
+            while j > 0, list[j &- 1] > c { list[j] = list[j &- 1]; j &-= 1 }
+            list[j] = c
+        }
+        return true
     }
 
     private var radixScratch = ScratchBuffer<Int32>()

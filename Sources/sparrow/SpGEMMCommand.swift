@@ -22,6 +22,8 @@ struct SpGEMMCommand: ParsableCommand {
     @Flag(help: "Sort the columns of each output row.") var sorted = false
     @Option(name: .customLong("heavy-threshold"), help: "Rows with at least this many multiply-adds use the shared atomic table (default: automatic).")
     var heavyThreshold: Int?
+    @Option(help: "Passes: one (skip the symbolic pass; C's arrays bounded by the flops), two (count first, exact size), automatic (one when a sample of rows compresses by at most 1.25).")
+    var passes: PassChoice = .automatic
     @Option(help: "Multiplications to run (timing; the last result is written).") var `repeat`: Int = 1
     @OptionGroup var load: LoadOptions
     @OptionGroup var common: CommonOptions
@@ -55,6 +57,7 @@ struct SpGEMMCommand: ParsableCommand {
         options.threads = common.threadCount
         options.sortedOutput = sorted
         options.heavyRowThreshold = heavyThreshold
+        options.passes = passes
         let workspace = SpGEMMWorkspace()
         var stats = DistributedSpGEMM.RankStatistics()
         var product: DistributedCSR?
@@ -94,6 +97,7 @@ struct SpGEMMCommand: ParsableCommand {
             ("rows", Double(c.local.rows)), ("nnz_c", Double(c.local.nonzeros)),
             ("flops", Double(2 * stats.local.multiplyAdds / `repeat`)), ("compute_seconds", stats.computeSeconds / reps),
             ("bytes_received", Double(stats.bytesReceived / `repeat`)), ("fetched_rows", Double(stats.fetchedRows)),
+            ("passes", Double(stats.local.passes)),
         ])
         report.time("total", System.now() - start)
         if comm.isRoot, !common.quiet {
@@ -102,3 +106,5 @@ struct SpGEMMCommand: ParsableCommand {
         try common.write(report, comm)
     }
 }
+
+extension PassChoice: ExpressibleByArgument {}

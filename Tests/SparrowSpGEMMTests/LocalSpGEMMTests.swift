@@ -50,10 +50,13 @@ final class LocalSpGEMMTests: XCTestCase {
             var privatePath: CSRMatrix?
             // (threads, heavy-row threshold, sorted): private and atomic paths, T = 1, 2, 3.
             // Both private accumulators (hash, dense) are exercised explicitly.
-            let configurations: [(Int, Int?, Bool, AccumulatorChoice)] = [
-                (1, nil, false, .automatic), (1, nil, true, .hash), (2, nil, false, .hash), (2, nil, true, .dense),
-                (1, 1, false, .automatic), (2, 1, false, .automatic), (2, 1, true, .automatic), (3, 50, true, .hash)]
-            for (threads, threshold, sorted, accumulator) in configurations {
+            // Pass structures: automatic, and each forced (one pass keeps two for heavy rows).
+            let configurations: [(Int, Int?, Bool, AccumulatorChoice, PassChoice)] = [
+                (1, nil, false, .automatic, .automatic), (1, nil, true, .hash, .two), (2, nil, false, .hash, .one),
+                (2, nil, true, .dense, .one), (3, nil, true, .automatic, .one), (2, nil, false, .dense, .two),
+                (1, 1, false, .automatic, .automatic), (2, 1, false, .automatic, .one), (2, 1, true, .automatic, .automatic),
+                (3, 50, true, .hash, .one)]
+            for (threads, threshold, sorted, accumulator, passes) in configurations {
                 do {
                     do {
                         var options = SpGEMMOptions()
@@ -61,9 +64,14 @@ final class LocalSpGEMMTests: XCTestCase {
                         options.heavyRowThreshold = threshold
                         options.sortedOutput = sorted
                         options.accumulator = accumulator
+                        options.passes = passes
                         var stats = SpGEMMStatistics()
                         let c = try LocalSpGEMM.multiply(a, b, options: options, workspace: workspace, statistics: &stats)
-                        let label = "\(name) T=\(threads) threshold=\(threshold.map(String.init) ?? "auto") sorted=\(sorted) \(accumulator)"
+                        let label = "\(name) T=\(threads) threshold=\(threshold.map(String.init) ?? "auto") sorted=\(sorted) \(accumulator) passes=\(passes)"
+                        XCTAssertEqual(c.rowPointers.count, a.rows + 1, label)
+                        XCTAssertEqual(c.rowPointers.last, c.nonzeros, label)
+                        if passes == .one { XCTAssertEqual(stats.passes, stats.heavyRows == 0 ? 1 : 2, label) }
+                        if passes == .two { XCTAssertEqual(stats.passes, 2, label) }
                         XCTAssertEqual(c.rows, a.rows)
                         XCTAssertEqual(c.columns, b.columns)
                         XCTAssertEqual(c.nonzeros, reference.nonzeros, label)
@@ -183,5 +191,82 @@ final class AccumulatorTests: XCTestCase {
                 if sorted { XCTAssertEqual(c, reference, "\(choice) sorted output is exactly the reference's order") }
             }
         }
+    }
+}
+
+/// The orderings a sorted row can take (bitmap-indexed accumulation, bitmap
+/// scan, spread-bucket insertion, two-pass radix, insertion for short rows)
+/// and both pass structures, against the reference's exact order and values.
+final class RowOrderingTests: XCTestCase {
+    /// B's row k holds `pattern(k)` (columns), values from a counter RNG; A picks rows of B.
+    func product(columns: Int, patterns: [[Int]], aRows: [[Int]]) -> (CSRMatrix, CSRMatrix) {
+        var u = TripletBuilder(rows: patterns.count, columns: columns)
+        for (k, row) in patterns.enumerated() {
+            for (e, j) in row.enumerated() {
+                u.append(row: k, column: j, value: CounterRandom.unit(CounterRandom.bits(seed: 5, counter: UInt64(k * 100_000 + e))) - 0.5)
+            }
+        }
+        var t = TripletBuilder(rows: aRows.count, columns: patterns.count)
+        for (i, row) in aRows.enumerated() { for (e, k) in row.enumerated() { t.append(row: i, column: k, value: Double(e + 1)) } }
+        return (t.csr(), u.csr())
+    }
+
+    func testSortedRowsMatchReferenceOnEveryOrderingPath() throws {
+        let wide = 1 << 19   // the widest B that still takes the dense accumulator
+        var patterns: [[Int]] = []
+        // 0–3: 12 spread columns each (an ER-like row of 48: spread buckets).
+        for k in 0..<4 { patterns.append((0..<12).map { ($0 * 43_691 + k * 9_973 + 17) % wide }) }
+        // 4–5: 14 columns inside 900 (a 28-entry row, dense in its span: bitmap scan).
+        for k in 4..<6 { patterns.append((0..<14).map { 200_000 + ($0 * 61 + k * 7) % 900 }) }
+        // 6–7: 40 clustered columns plus 2 far apart (uneven buckets: radix sort).
+        for k in 6..<8 { patterns.append((0..<40).map { 300_000 + $0 * 3 + k } + [k, wide - 1 - k]) }
+        // 8: 9 columns (with row 9: an 18-entry row, insertion sort).
+        patterns.append([5, 900, 70_000, 12, 400_000, 3, 250_001, 250_000, 99])
+        patterns.append([6, 901, 70_001, 11, 400_001, 2, 250_002, 249_999, 98])
+        let aRows = [[0, 1, 2, 3], [4, 5], [6, 7], [8, 9], [], [0, 4, 6, 8]]
+        let (a, b) = product(columns: wide, patterns: patterns, aRows: aRows)
+        // The same rows in a narrow B (4,096 columns): long rows take the bitmap-indexed accumulation.
+        let narrowPatterns = patterns.map { row in row.map { $0 % 4096 } }.map { Array(Set($0)).sorted() }
+        let (a2, b2) = product(columns: 4096, patterns: narrowPatterns, aRows: aRows)
+        for (name, a, b) in [("wide", a, b), ("narrow", a2, b2)] {
+            let reference = referenceProduct(a, b)
+            for passes in PassChoice.allCases {
+                for threads in [1, 2, 3] {
+                    var options = SpGEMMOptions()
+                    options.sortedOutput = true
+                    options.threads = threads
+                    options.passes = passes
+                    options.heavyRowThreshold = Int.max
+                    let c = try LocalSpGEMM.multiply(a, b, options: options)
+                    XCTAssertEqual(c, reference, "\(name) \(passes) T=\(threads)")
+                }
+            }
+        }
+    }
+
+    func testAutomaticPassChoiceFollowsCompression() throws {
+        // ER: flops ≈ nnz(C) → one pass; a 2D grid Laplacian squared compresses (cf ≈ 2.8) → two.
+        let er = GeneratorSpec.erdosRenyi(scale: 12, edgeFactor: 8, seed: 3).matrix()
+        let grid = GeneratorSpec.grid2d(n: 60, shift: 0).matrix()
+        for (matrix, expected) in [(er, 1), (grid, 2)] {
+            var options = SpGEMMOptions()
+            options.threads = 2
+            var stats = SpGEMMStatistics()
+            let c = try LocalSpGEMM.multiply(matrix, matrix, options: options, statistics: &stats)
+            XCTAssertEqual(stats.passes, expected, "cf \(stats.compressionFactor)")
+            XCTAssertLessThanOrEqual(c.frobeniusDistance(to: referenceProduct(matrix, matrix)), 1e-12 * c.frobeniusNorm)
+        }
+    }
+
+    func testSinglePassWithMoreThreadsThanRows() throws {
+        let (a, b) = product(columns: 64, patterns: [[1, 5, 9], [2, 5], [63]], aRows: [[0, 1], [2]])
+        var options = SpGEMMOptions()
+        options.threads = 5
+        options.passes = .one
+        options.sortedOutput = true
+        var stats = SpGEMMStatistics()
+        let c = try LocalSpGEMM.multiply(a, b, options: options, statistics: &stats)
+        XCTAssertEqual(stats.passes, 1)
+        XCTAssertEqual(c, referenceProduct(a, b))
     }
 }

@@ -32,9 +32,9 @@ case "mmread":
         print("mmread,\(rep),\(threads),\(parse),\(assemble),\(csr.nonzeros)")
     }
 case "spgemm":
-    // spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [ACCUMULATOR]: C = A·A, one line per repetition.
+    // spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [ACCUMULATOR] [PASSES]: C = A·A, one line per repetition.
     guard arguments.count >= 5, let reps = Int(arguments[2]), let threads = Int(arguments[3]) else {
-        fail("spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [automatic|hash|dense]")
+        fail("spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [automatic|hash|dense] [automatic|one|two]")
     }
     let a = try MatrixMarket.readCSR(path: arguments[1], threads: threads)
     var options = SpGEMMOptions()
@@ -42,11 +42,12 @@ case "spgemm":
     options.sortedOutput = arguments[4] == "sorted"
     if arguments.count > 5, arguments[5] != "auto" { options.heavyRowThreshold = Int(arguments[5]) }
     if arguments.count > 6, let choice = AccumulatorChoice(rawValue: arguments[6]) { options.accumulator = choice }
+    if arguments.count > 7, let passes = PassChoice(rawValue: arguments[7]) { options.passes = passes }
     let workspace = SpGEMMWorkspace()
     for rep in 0..<reps {
         var stats = SpGEMMStatistics()
         let (c, seconds) = try timed { try LocalSpGEMM.multiply(a, a, options: options, workspace: workspace, statistics: &stats) }
-        print("spgemm,\(rep),\(threads),\(arguments[4]),\(seconds),\(stats.symbolicSeconds),\(stats.numericSeconds),\(2 * stats.multiplyAdds),\(c.nonzeros),\(stats.heavyRows)")
+        print("spgemm,\(rep),\(threads),\(arguments[4]),\(seconds),\(stats.symbolicSeconds),\(stats.numericSeconds),\(2 * stats.multiplyAdds),\(c.nonzeros),\(stats.heavyRows),\(stats.passes)")
     }
 case "factor":
     // factor FILE REPS cholesky|lu: analyze + factorize + solve A x = 1 from the CSR in memory.
