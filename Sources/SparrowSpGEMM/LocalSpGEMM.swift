@@ -10,12 +10,15 @@ import SparrowCore
 // accumulator sized to its flops (dense accumulator when that is smaller).
 // Heavy rows are split across all threads, which merge into one shared table
 // with atomics (SMASH, arXiv 2105.14156; GraphBLAS saxpy3 fine tasks).
+// Products that barely compress skip the symbolic pass (SinglePassSpGEMM.swift).
 //
 //   for each row i of A:                       (symbolic, then numeric)
 //       for each a_ik in row i of A:
 //           for each b_kj in row k of B:
-//               acc[j] += a_ik · b_kj            (hash insert / atomic merge)
-//       C[i, :] = acc                            (unsorted unless asked)
+//               acc[j] += a_ik · b_kj            (hash insert / atomic merge /
+//                                                 dense add + bit set)
+//       C[i, :] = acc                            (bitmap rows come out sorted;
+//                                                 others unsorted unless asked)
 
 public struct SpGEMMOptions: Sendable {
     public var threads = 1
@@ -32,9 +35,9 @@ public struct SpGEMMOptions: Sendable {
 }
 
 /// Private-path accumulator. Automatic: dense (array of B's width, generation
-/// stamps) when B has at most 2^19 columns — the arrays then sit in L2/L3 and
-/// beat hashing, as measured on R-MAT 16 and ER 18 — or when a row's hash table
-/// would be as wide as B; hash (linear probing) otherwise.
+/// stamps or a bitmap) when B has at most 2^19 columns — the arrays then sit in
+/// L2/L3 and beat hashing, as measured on R-MAT 16 and ER 18 — or when a row's
+/// hash table would be as wide as B; hash (linear probing) otherwise.
 public enum AccumulatorChoice: String, Sendable, CaseIterable {
     case automatic, hash, dense
     static let denseColumnLimit = 1 << 19
@@ -437,9 +440,18 @@ final class RowAccumulator: @unchecked Sendable {
         var count = 0
         if choice.usesDense(flops: flops, columns: columns) {
             prepareDense(columns)
-            if expectedCount >= Self.bitmapRowMinimum, bitmapWords <= 8 * expectedCount {
-                return multiplyRowIndexedByBitmap(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol,
-                                                  bVal: bVal, outColumns: outColumns, outValues: outValues)
+            // Bitmap-indexed when the row is long next to the words that must be read.
+            if expectedCount >= Self.bitmapRowMinimum {
+                if bitmapWords <= 8 * expectedCount {
+                    return multiplyRowIndexedByBitmap(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol,
+                                                      bVal: bVal, summarized: false,
+                                                      outColumns: outColumns, outValues: outValues)
+                }
+                if summaryWords <= 2 * expectedCount {
+                    return multiplyRowIndexedByBitmap(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol,
+                                                      bVal: bVal, summarized: true,
+                                                      outColumns: outColumns, outValues: outValues)
+                }
             }
             let marks = denseMarks, dense = denseValues, touched = self.touched, s = stamp
             let end = aPtr[i + 1]
@@ -510,21 +522,27 @@ final class RowAccumulator: @unchecked Sendable {
     /// One bit per word of `bitmap` (a word holding any set bit), all zero between rows.
     private var summary: UnsafeMutablePointer<UInt64> = .allocate(capacity: 1)
     private var summaryWords = 0
-    /// Rows with fewer output entries keep the touched list (the summary scan would dominate).
+    /// Rows with fewer output entries keep the touched list (reading the bitmap would dominate).
     static let bitmapRowMinimum = 32
 
-    /// A dense row whose output is long next to the summary bitmap: every
-    /// product is added to a zeroed dense array and sets its column's bit in a
-    /// two-level bitmap — no "is this column new?" branch, which mispredicts on
-    /// about one product in three at compression factors near 2. The output
-    /// is then read off the bitmap in column order, so it is sorted at no
-    /// extra cost, and the visited entries are zeroed for the next row.
+    /// A dense row with a long output: every product is added to a zeroed
+    /// dense array and sets its column's bit in a bitmap — no "is this column
+    /// new?" branch, which mispredicts on about one product in three at
+    /// compression factors near 2. The output is read off the bitmap in
+    /// column order, so it is sorted at no extra cost, and the visited
+    /// entries are zeroed for the next row. Reading it off:
+    ///   - `summarized: false` — the words between the row's smallest and
+    ///     largest column (rows dense in B's width: R-MAT);
+    ///   - `summarized: true` — a second bitmap, one bit per word, marks the
+    ///     words to visit (rows spread thinly over a wide B: Erdős–Rényi). Its
+    ///     read-modify-write is kept off the narrow rows, where it measured
+    ///     ~10 % slower (one summary word serves every product of the row).
     @inline(__always)
     private func multiplyRowIndexedByBitmap(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
                                             aVal: SharedReadPointer<Double>, bPtr: SharedReadPointer<Int>,
-                                            bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>,
+                                            bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>, summarized: Bool,
                                             outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) -> Int {
-        let dense = zeroedValues, words = bitmap
+        let dense = zeroedValues, words = bitmap, summary = self.summary
         let end = aPtr[i + 1]
         var low = Int.max, high = 0
         for p in aPtr[i]..<end {
@@ -533,15 +551,18 @@ final class RowAccumulator: @unchecked Sendable {
             for q in bPtr[k]..<bPtr[k + 1] {
                 let j = Int(bCol[q])
                 dense[j] += x * bVal[q]
-                words[j &>> 6] |= 1 &<< UInt64(j & 63)
-                low = j < low ? j : low
-                high = j > high ? j : high
+                let w = j &>> 6
+                words[w] |= 1 &<< UInt64(j & 63)
+                if summarized {
+                    summary[w &>> 6] |= 1 &<< UInt64(w & 63)
+                } else {
+                    low = j < low ? j : low
+                    high = j > high ? j : high
+                }
             }
         }
         var out = 0
-        var w = low &>> 6
-        let lastWord = high &>> 6
-        while w <= lastWord {
+        @inline(__always) func emit(word w: Int) {
             var bits = words[w]
             words[w] = 0
             while bits != 0 {
@@ -552,7 +573,19 @@ final class RowAccumulator: @unchecked Sendable {
                 dense[j] = 0
                 out &+= 1
             }
-            w &+= 1
+        }
+        if summarized {
+            for s in 0..<summaryWords {
+                var present = summary[s]
+                if present == 0 { continue }
+                summary[s] = 0
+                while present != 0 {
+                    emit(word: s &<< 6 | present.trailingZeroBitCount)
+                    present &= present &- 1
+                }
+            }
+        } else if low <= high {
+            for w in (low &>> 6)...(high &>> 6) { emit(word: w) }
         }
         return out
     }
@@ -569,9 +602,7 @@ final class RowAccumulator: @unchecked Sendable {
         for t in 0..<count { low = min(low, list[t]); high = max(high, list[t]) }
         let firstWord = Int(low) >> 6, lastWord = Int(high) >> 6
         guard lastWord - firstWord < 2 * count, lastWord < bitmapWords else {
-            if !bucketSort(list, count: count, low: low, span: Int(high - low) + 1) {
-                radixSort(list, count: count, low: low, span: Int(high - low) + 1)
-            }
+            radixSort(list, count: count, low: low, span: Int(high - low) + 1)
             return
         }
         let words = bitmap
@@ -587,45 +618,6 @@ final class RowAccumulator: @unchecked Sendable {
                 bits &= bits &- 1
             }
         }
-    }
-
-    /// Columns spread evenly over a wide span (Erdős–Rényi-like rows): one
-    /// scatter into about `count` buckets by the leading bits, then an
-    /// insertion sort that only has to fix order inside buckets. Declines
-    /// (returns false, nothing moved) when the buckets are uneven enough
-    /// that the insertion sort could go quadratic: Σ size² above 3·count,
-    /// where an even spread gives about 2·count.
-    private func bucketSort(_ list: UnsafeMutablePointer<Int32>, count: Int, low: Int32, span: Int) -> Bool {
-        let bucketBits = min(12, Int.bitWidth - (count - 1).leadingZeroBitCount)
-        let spanBits = Int.bitWidth - (span - 1).leadingZeroBitCount
-        let shift = UInt32(max(0, spanBits - bucketBits)), buckets = 1 << bucketBits
-        let counts = radixCounts, base = UInt32(bitPattern: low)
-        @inline(__always) func bucket(_ c: Int32) -> Int { Int((UInt32(bitPattern: c) &- base) &>> shift) }
-        counts.update(repeating: 0, count: buckets)
-        for t in 0..<count { counts[bucket(list[t])] &+= 1 }
-        var squares = 0, sum: Int32 = 0
-        for b in 0..<buckets {
-            let c = counts[b]
-            squares &+= Int(c) &* Int(c)
-            counts[b] = sum
-            sum &+= c
-        }
-        guard squares <= 3 * count else { return false }
-        let scattered = radixScratch.reserve(count)
-        for t in 0..<count {
-            let c = list[t], b = bucket(c)
-            scattered[Int(counts[b])] = c
-            counts[b] &+= 1
-        }
-        // Insertion from the scattered copy back into the list.
-        list[0] = scattered[0]
-        for t in 1..<count {
-            let c = scattered[t]
-            var j = t
-            while j > 0, list[j &- 1] > c { list[j] = list[j &- 1]; j &-= 1 }
-            list[j] = c
-        }
-        return true
     }
 
     private var radixScratch = ScratchBuffer<Int32>()

@@ -19,6 +19,37 @@ final class SpGEMMCLITests: XCTestCase {
         return t.csr()
     }
 
+    /// Sorted output is one file, whatever the rank count, thread count and
+    /// pass structure (one pass, two passes, or each rank's own sampled choice).
+    func testSortedOutputIsIdenticalAcrossRanksAndPasses() throws {
+        let scratch = ScratchDirectory()
+        for (kind, seed) in [("er", "3"), ("rmat", "4")] {
+            let input = scratch.join("\(kind).mtx")
+            XCTAssertEqual(SparrowProcess.run(["generate", kind, "--scale", "12", "--edge-factor", "8", "--seed", seed, "-o", input, "--quiet"]).status, 0)
+            var first: Data?
+            for ranks in [1, 2, 3] {
+                for (threads, passes) in [("1", "automatic"), ("2", "one"), ("2", "two")] {
+                    let out = scratch.join("C-\(ranks)-\(threads)-\(passes).mtx"), report = scratch.join("r.json")
+                    let outcome = SparrowProcess.run(["spgemm", input, input, "--sorted", "--threads", threads, "--passes", passes,
+                                                      "-o", out, "--quiet", "--report", report], ranks: ranks)
+                    let label = "\(kind) P=\(ranks) T=\(threads) passes=\(passes)"
+                    XCTAssertEqual(outcome.status, 0, "\(label): \(outcome.stderr)")
+                    let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+                    if let first { XCTAssertEqual(bytes, first, label) } else { first = bytes }
+                    let used = ((readJSON(report)?["per_rank"] as? [[String: Any]]) ?? []).map { $0["passes"] as? Int }
+                    XCTAssertEqual(used.count, ranks, label)
+                    switch passes {
+                    // The sampled choice: ER does not compress (one pass), R-MAT does (two).
+                    case "automatic" where ranks == 1: XCTAssertEqual(used, [kind == "er" ? 1 : 2], label)
+                    case "two": XCTAssertEqual(used, Array(repeating: 2, count: ranks), label)
+                    case "one" where kind == "er": XCTAssertEqual(used, Array(repeating: 1, count: ranks), label)
+                    default: break
+                    }
+                }
+            }
+        }
+    }
+
     func testProductsAtSeveralRankAndThreadCounts() throws {
         let scratch = ScratchDirectory()
         let rmat = scratch.join("rmat12.mtx"), er = scratch.join("er12.mtx")

@@ -194,8 +194,9 @@ final class AccumulatorTests: XCTestCase {
     }
 }
 
-/// The orderings a sorted row can take (bitmap-indexed accumulation, bitmap
-/// scan, spread-bucket insertion, two-pass radix, insertion for short rows)
+/// The orderings a sorted row can take (bitmap-indexed accumulation read off
+/// by the column span or by the summary bitmap, bitmap scan of a column list,
+/// two-pass radix, insertion for short rows)
 /// and both pass structures, against the reference's exact order and values.
 final class RowOrderingTests: XCTestCase {
     /// B's row k holds `pattern(k)` (columns), values from a counter RNG; A picks rows of B.
@@ -214,18 +215,20 @@ final class RowOrderingTests: XCTestCase {
     func testSortedRowsMatchReferenceOnEveryOrderingPath() throws {
         let wide = 1 << 19   // the widest B that still takes the dense accumulator
         var patterns: [[Int]] = []
-        // 0–3: 12 spread columns each (an ER-like row of 48: spread buckets).
+        // 0–3: 12 spread columns each (an ER-like row of 48: radix sort).
         for k in 0..<4 { patterns.append((0..<12).map { ($0 * 43_691 + k * 9_973 + 17) % wide }) }
         // 4–5: 14 columns inside 900 (a 28-entry row, dense in its span: bitmap scan).
         for k in 4..<6 { patterns.append((0..<14).map { 200_000 + ($0 * 61 + k * 7) % 900 }) }
-        // 6–7: 40 clustered columns plus 2 far apart (uneven buckets: radix sort).
+        // 6–7: 40 clustered columns plus 2 far apart (wide span: radix sort).
         for k in 6..<8 { patterns.append((0..<40).map { 300_000 + $0 * 3 + k } + [k, wide - 1 - k]) }
         // 8: 9 columns (with row 9: an 18-entry row, insertion sort).
         patterns.append([5, 900, 70_000, 12, 400_000, 3, 250_001, 250_000, 99])
         patterns.append([6, 901, 70_001, 11, 400_001, 2, 250_002, 249_999, 98])
-        let aRows = [[0, 1, 2, 3], [4, 5], [6, 7], [8, 9], [], [0, 4, 6, 8]]
+        // Row 6 (about 130 entries over the whole width): bitmap-indexed, read off by the summary bitmap.
+        let aRows = [[0, 1, 2, 3], [4, 5], [6, 7], [8, 9], [], [0, 4, 6, 8], [0, 1, 2, 3, 6, 7, 8]]
         let (a, b) = product(columns: wide, patterns: patterns, aRows: aRows)
-        // The same rows in a narrow B (4,096 columns): long rows take the bitmap-indexed accumulation.
+        // The same rows in a narrow B (4,096 columns): long rows take the bitmap-indexed accumulation,
+        // read off the words between the smallest and largest column.
         let narrowPatterns = patterns.map { row in row.map { $0 % 4096 } }.map { Array(Set($0)).sorted() }
         let (a2, b2) = product(columns: 4096, patterns: narrowPatterns, aRows: aRows)
         for (name, a, b) in [("wide", a, b), ("narrow", a2, b2)] {
