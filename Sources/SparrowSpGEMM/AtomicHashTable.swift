@@ -37,6 +37,11 @@ public final class AtomicHashTable: @unchecked Sendable {
         values.deallocate()
     }
 
+    /// An empty slot's value: the bits of −0.0, IEEE addition's exact identity
+    /// (−0 + x = x for every x, signed zeros included), so a column whose
+    /// products are all −0.0 ends as −0.0, as on the private paths.
+    static let cleared = (-0.0).bitPattern
+
     /// Grows the table (never shrinks: buffers are reused across rows and calls).
     public func reserve(_ minimumCapacity: Int) {
         if minimumCapacity <= capacity { return }
@@ -55,7 +60,7 @@ public final class AtomicHashTable: @unchecked Sendable {
         values = .allocate(capacity: size)
         for i in 0..<size {
             (keys + i).initialize(to: Atomic(Self.empty))
-            (values + i).initialize(to: Atomic(0))
+            (values + i).initialize(to: Atomic(Self.cleared))
         }
         capacity = size
         mask = size - 1
@@ -135,7 +140,7 @@ public final class AtomicHashTable: @unchecked Sendable {
             out[written] = Double(bitPattern: values[h].load(ordering: .relaxed))
             written += 1
             keys[h].store(Self.empty, ordering: .relaxed)
-            values[h].store(0, ordering: .relaxed)
+            values[h].store(Self.cleared, ordering: .relaxed)
         }
         return written
     }

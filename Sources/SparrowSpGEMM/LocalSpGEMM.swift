@@ -313,8 +313,11 @@ final class RowAccumulator: @unchecked Sendable {
     private var touchedCapacity = 1
     private var denseValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseMarks: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
-    /// Dense values kept all zero between rows (the bitmap-indexed path).
-    private var zeroedValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
+    /// Dense values kept at −0.0 between rows (the bitmap-indexed path):
+    /// −0.0 is IEEE addition's exact identity (−0 + x = x for every x, +0
+    /// and −0 included), so a column's first product is stored bit for bit as
+    /// the touched-list and hash paths store it.
+    private var clearedValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseCapacity = 0
     private var stamp: Int32 = 0
     /// Entries of A (the prefetch looks ahead across row boundaries: A's
@@ -325,7 +328,7 @@ final class RowAccumulator: @unchecked Sendable {
     deinit {
         keys.deallocate(); values.deallocate()
         denseValues.deallocate(); denseMarks.deallocate(); bitmap.deallocate(); radixCounts.deallocate()
-        summary.deallocate(); zeroedValues.deallocate()
+        summary.deallocate(); clearedValues.deallocate()
         touched.deallocate(); sortScratch.deallocate(); radixScratch.deallocate(); valueScratch.deallocate()
     }
 
@@ -366,9 +369,9 @@ final class RowAccumulator: @unchecked Sendable {
             summaryWords = (bitmapWords + 63) / 64
             summary = .allocate(capacity: summaryWords)
             summary.initialize(repeating: 0, count: summaryWords)
-            zeroedValues.deallocate()
-            zeroedValues = .allocate(capacity: columns)
-            zeroedValues.initialize(repeating: 0, count: columns)
+            clearedValues.deallocate()
+            clearedValues = .allocate(capacity: columns)
+            clearedValues.initialize(repeating: -0.0, count: columns)
             stamp = 0
         }
         prepareTouched(columns)
@@ -525,12 +528,12 @@ final class RowAccumulator: @unchecked Sendable {
     /// Rows with fewer output entries keep the touched list (reading the bitmap would dominate).
     static let bitmapRowMinimum = 32
 
-    /// A dense row with a long output: every product is added to a zeroed
+    /// A dense row with a long output: every product is added to a cleared
     /// dense array and sets its column's bit in a bitmap — no "is this column
     /// new?" branch, which mispredicts on about one product in three at
     /// compression factors near 2. The output is read off the bitmap in
     /// column order, so it is sorted at no extra cost, and the visited
-    /// entries are zeroed for the next row. Reading it off:
+    /// entries are cleared for the next row. Reading it off:
     ///   - `summarized: false` — the words between the row's smallest and
     ///     largest column (rows dense in B's width: R-MAT);
     ///   - `summarized: true` — a second bitmap, one bit per word, marks the
@@ -542,7 +545,7 @@ final class RowAccumulator: @unchecked Sendable {
                                             aVal: SharedReadPointer<Double>, bPtr: SharedReadPointer<Int>,
                                             bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>, summarized: Bool,
                                             outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) -> Int {
-        let dense = zeroedValues, words = bitmap, summary = self.summary
+        let dense = clearedValues, words = bitmap, summary = self.summary
         let end = aPtr[i + 1]
         var low = Int.max, high = 0
         for p in aPtr[i]..<end {
@@ -570,7 +573,7 @@ final class RowAccumulator: @unchecked Sendable {
                 bits &= bits &- 1
                 outColumns[out] = Int32(truncatingIfNeeded: j)
                 outValues[out] = dense[j]
-                dense[j] = 0
+                dense[j] = -0.0
                 out &+= 1
             }
         }

@@ -247,6 +247,43 @@ final class RowOrderingTests: XCTestCase {
         }
     }
 
+    /// Explicit zeros: products of −1 and +0 are −0.0. Every accumulator and
+    /// pass structure must store the same bits (−0.0 stays −0.0), so output
+    /// files do not depend on which path a row took.
+    func testSignedZerosAreKeptBitForBitOnEveryPath() throws {
+        var u = TripletBuilder(rows: 3, columns: 4096)
+        for e in 0..<40 {
+            u.append(row: 0, column: e * 97, value: 0.0)            // all products −0.0
+            u.append(row: 1, column: e * 101 + 1, value: Double(e % 3) - 1)
+            u.append(row: 2, column: e * 89 + 2, value: e % 2 == 0 ? 0.0 : -0.0)
+        }
+        var t = TripletBuilder(rows: 2, columns: 3)
+        t.append(row: 0, column: 0, value: -1)
+        t.append(row: 1, column: 1, value: -2)
+        t.append(row: 1, column: 2, value: 3)
+        let a = t.csr(), b = u.csr()
+        var results: [(String, [UInt64], [Int32])] = []
+        for accumulator in [AccumulatorChoice.dense, .hash] {
+            for passes in [PassChoice.one, .two] {
+                for heavyThreshold in [Int.max, 1] {   // private, then the shared atomic table
+                    var options = SpGEMMOptions()
+                    options.sortedOutput = true
+                    options.accumulator = accumulator
+                    options.passes = passes
+                    options.threads = 2
+                    options.heavyRowThreshold = heavyThreshold
+                    let c = try LocalSpGEMM.multiply(a, b, options: options)
+                    results.append(("\(accumulator) \(passes) heavy ≥ \(heavyThreshold)", c.values.map(\.bitPattern), c.columnIndices))
+                }
+            }
+        }
+        XCTAssertTrue(results[0].1.contains((-0.0).bitPattern), "the product has −0.0 entries")
+        for (label, bits, columns) in results.dropFirst() {
+            XCTAssertEqual(bits, results[0].1, label)
+            XCTAssertEqual(columns, results[0].2, label)
+        }
+    }
+
     func testAutomaticPassChoiceFollowsCompression() throws {
         // ER: flops ≈ nnz(C) → one pass; a 2D grid Laplacian squared compresses (cf ≈ 2.8) → two.
         let er = GeneratorSpec.erdosRenyi(scale: 12, edgeFactor: 8, seed: 3).matrix()
