@@ -105,17 +105,18 @@ public enum LocalSpGEMM {
         let table = workspace.sharedTable
         let choice = options.accumulator
         do {
-            let aPtr = a.rowPointers.withUnsafeBufferPointer { SharedReadPointer($0.baseAddress!) }
-            let aCol = a.columnIndices.withUnsafeBufferPointer { SharedReadPointer($0.baseAddress!) }
-            let bPtr = b.rowPointers.withUnsafeBufferPointer { SharedReadPointer($0.baseAddress!) }
-            let flops = rowFlops.withUnsafeMutableBufferPointer { SharedPointer($0.baseAddress!) }
             // Flops per row, in parallel.
             let rowBlocks = evenRanges(count: m, parts: threads)
-            parallelTasks(threads) { t in
-                for i in rowBlocks[t] {
-                    var f = 0
-                    for p in aPtr[i]..<aPtr[i + 1] { let k = Int(aCol[p]); f += bPtr[k + 1] - bPtr[k] }
-                    flops[i] = f
+            rowFlops.withUnsafeMutableBufferPointer { fl in
+                let flops = SharedPointer(fl.baseAddress!)
+                ProductOperands.with(a, b) { op in
+                    parallelTasks(threads) { t in
+                        for i in rowBlocks[t] {
+                            var f = 0
+                            for p in op.aPtr[i]..<op.aPtr[i + 1] { let k = Int(op.aCol[p]); f += op.bPtr[k + 1] - op.bPtr[k] }
+                            flops[i] = f
+                        }
+                    }
                 }
             }
             let total = rowFlops.reduce(0, +)
@@ -153,37 +154,24 @@ public enum LocalSpGEMM {
         statistics.passes = 2
 
         // Symbolic pass: nonzeros per row.
-        a.rowPointers.withUnsafeBufferPointer { ap in
-        a.columnIndices.withUnsafeBufferPointer { ac in
-        b.rowPointers.withUnsafeBufferPointer { bp in
-        b.columnIndices.withUnsafeBufferPointer { bc in
         rowFlops.withUnsafeBufferPointer { fl in
         rowNonzeros.withUnsafeMutableBufferPointer { nz in
-            let aPtr = SharedReadPointer(ap.baseAddress!), aCol = SharedReadPointer(ac.baseAddress!)
-            let bPtr = SharedReadPointer(bp.baseAddress!), bCol = SharedReadPointer(bc.baseAddress!)
+        ProductOperands.with(a, b) { op in
             let flops = SharedReadPointer(fl.baseAddress!), counts = SharedPointer(nz.baseAddress!)
             parallelTasks(threads) { t in
                 let acc = accumulators[t]
                 for i in lightRanges[t] where flops[i] < heavyThreshold {
-                    counts[i] = acc.countRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, bCol: bCol, flops: flops[i], columns: n,
-                                             choice: choice)
+                    counts[i] = acc.countRow(i, aPtr: op.aPtr, aCol: op.aCol, bPtr: op.bPtr, bCol: op.bCol, flops: flops[i],
+                                             columns: n, choice: choice)
                 }
             }
             for i in heavyRows {
-                counts[i] = symbolicHeavyRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, bCol: bCol, flops: flops[i],
+                counts[i] = symbolicHeavyRow(i, aPtr: op.aPtr, aCol: op.aCol, bPtr: op.bPtr, bCol: op.bCol, flops: flops[i],
                                              threads: threads, table: table)
             }
-        }}}}}}
-        // Row pointers from the counts (shifted by one: counts[i] sits at i).
-        var running = 0
-        for i in 0..<m {
-            let c = rowNonzeros[i]
-            rowNonzeros[i] = running
-            running += c
-        }
-        rowNonzeros[m] = running
+        }}}
+        let nnz = countsToRowPointers(&rowNonzeros)
         let rowPointers = rowNonzeros
-        let nnz = running
         statistics.nonzeros += nnz
         statistics.symbolicSeconds += System.now() - symbolicStart
 
@@ -192,18 +180,11 @@ public enum LocalSpGEMM {
         var outColumns = [Int32](unsafeUninitializedCapacity: nnz) { $1 = nnz }
         var outValues = [Double](unsafeUninitializedCapacity: nnz) { $1 = nnz }
         let sorted = options.sortedOutput
-        a.rowPointers.withUnsafeBufferPointer { ap in
-        a.columnIndices.withUnsafeBufferPointer { ac in
-        a.values.withUnsafeBufferPointer { av in
-        b.rowPointers.withUnsafeBufferPointer { bp in
-        b.columnIndices.withUnsafeBufferPointer { bc in
-        b.values.withUnsafeBufferPointer { bv in
         rowFlops.withUnsafeBufferPointer { fl in
         rowPointers.withUnsafeBufferPointer { cp in
         outColumns.withUnsafeMutableBufferPointer { oc in
         outValues.withUnsafeMutableBufferPointer { ov in
-            let aPtr = SharedReadPointer(ap.baseAddress!), aCol = SharedReadPointer(ac.baseAddress!), aVal = SharedReadPointer(av.baseAddress!)
-            let bPtr = SharedReadPointer(bp.baseAddress!), bCol = SharedReadPointer(bc.baseAddress!), bVal = SharedReadPointer(bv.baseAddress!)
+        ProductOperands.with(a, b) { op in
             let flops = SharedReadPointer(fl.baseAddress!), cPtr = SharedReadPointer(cp.baseAddress!)
             let cCol = SharedPointer(oc.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
             let cVal = SharedPointer(ov.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
@@ -211,19 +192,20 @@ public enum LocalSpGEMM {
                 let acc = accumulators[t]
                 for i in lightRanges[t] where flops[i] < heavyThreshold {
                     let start = cPtr[i]
-                    _ = acc.multiplyRow(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal,
-                                    flops: flops[i], expectedCount: cPtr[i + 1] - start, columns: n, choice: choice,
-                                    sorted: sorted,
-                                    outColumns: cCol.base + start, outValues: cVal.base + start)
+                    _ = acc.multiplyRow(i, aPtr: op.aPtr, aCol: op.aCol, aVal: op.aVal, bPtr: op.bPtr, bCol: op.bCol,
+                                        bVal: op.bVal, flops: flops[i], expectedCount: cPtr[i + 1] - start, columns: n,
+                                        choice: choice, sorted: sorted,
+                                        outColumns: cCol.base + start, outValues: cVal.base + start)
                 }
             }
             for i in heavyRows {
                 let start = cPtr[i]
-                numericHeavyRow(i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal, flops: flops[i],
-                                threads: threads, table: table, outColumns: cCol.base + start, outValues: cVal.base + start)
+                numericHeavyRow(i, aPtr: op.aPtr, aCol: op.aCol, aVal: op.aVal, bPtr: op.bPtr, bCol: op.bCol, bVal: op.bVal,
+                                flops: flops[i], threads: threads, table: table,
+                                outColumns: cCol.base + start, outValues: cVal.base + start)
                 if sorted { accumulators[0].sortRow(cCol.base + start, cVal.base + start, count: cPtr[i + 1] - start) }
             }
-        }}}}}}}}}}
+        }}}}}
         statistics.numericSeconds += System.now() - numericStart
         return CSRMatrix(rows: m, columns: n, rowPointers: rowPointers, columnIndices: outColumns, values: outValues,
                          columnsSorted: sorted)
@@ -311,12 +293,12 @@ final class RowAccumulator: @unchecked Sendable {
     // it is resized on the per-row hot path, where the extra access measured slower.
     private var touched: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     private var touchedCapacity = 1
-    private var denseValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseMarks: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
-    /// Dense values kept at −0.0 between rows (the bitmap-indexed path):
-    /// −0.0 is IEEE addition's exact identity (−0 + x = x for every x, +0
-    /// and −0 included), so a column's first product is stored bit for bit as
-    /// the touched-list and hash paths store it.
+    /// Dense values, kept at −0.0 between rows by both dense paths: the
+    /// bitmap-indexed path adds every product to them, and −0.0 is IEEE
+    /// addition's exact identity (−0 + x = x for every x, +0 and −0
+    /// included), so a column's first product is stored bit for bit as the
+    /// touched-list and hash paths store it.
     private var clearedValues: UnsafeMutablePointer<Double> = .allocate(capacity: 1)
     private var denseCapacity = 0
     private var stamp: Int32 = 0
@@ -327,7 +309,7 @@ final class RowAccumulator: @unchecked Sendable {
 
     deinit {
         keys.deallocate(); values.deallocate()
-        denseValues.deallocate(); denseMarks.deallocate(); bitmap.deallocate(); radixCounts.deallocate()
+        denseMarks.deallocate(); bitmap.deallocate(); radixCounts.deallocate()
         summary.deallocate(); clearedValues.deallocate()
         touched.deallocate(); sortScratch.deallocate(); radixScratch.deallocate(); valueScratch.deallocate()
     }
@@ -356,8 +338,7 @@ final class RowAccumulator: @unchecked Sendable {
     @inline(__always)
     private func prepareDense(_ columns: Int) {
         if columns > denseCapacity {
-            denseValues.deallocate(); denseMarks.deallocate()
-            denseValues = .allocate(capacity: columns)
+            denseMarks.deallocate()
             denseMarks = .allocate(capacity: columns)
             denseMarks.initialize(repeating: -1, count: columns)
             denseCapacity = columns
@@ -456,7 +437,7 @@ final class RowAccumulator: @unchecked Sendable {
                                                       outColumns: outColumns, outValues: outValues)
                 }
             }
-            let marks = denseMarks, dense = denseValues, touched = self.touched, s = stamp
+            let marks = denseMarks, dense = clearedValues, touched = self.touched, s = stamp
             let end = aPtr[i + 1]
             for p in aPtr[i]..<end {
                 let k = Int(aCol[p]), x = aVal[p]
@@ -477,7 +458,12 @@ final class RowAccumulator: @unchecked Sendable {
             }
             // Sorted output orders only the column list; values are gathered after.
             if sorted { orderDenseColumns(touched, count: count) }
-            for t in 0..<count { let j = Int(touched[t]); outColumns[t] = Int32(j); outValues[t] = dense[j] }
+            for t in 0..<count {
+                let j = Int(touched[t])
+                outColumns[t] = Int32(j)
+                outValues[t] = dense[j]
+                dense[j] = -0.0
+            }
             return count
         }
         let size = AtomicHashTable.slots(forFlops: flops)

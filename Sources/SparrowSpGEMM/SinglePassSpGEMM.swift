@@ -44,18 +44,13 @@ extension LocalSpGEMM {
     static func sampledCompression(_ a: CSRMatrix, _ b: CSRMatrix, rowFlops: [Int], accumulator: RowAccumulator,
                                    choice: AccumulatorChoice) -> Double {
         var sampledFlops = 0, sampledNonzeros = 0
-        a.rowPointers.withUnsafeBufferPointer { ap in
-        a.columnIndices.withUnsafeBufferPointer { ac in
-        b.rowPointers.withUnsafeBufferPointer { bp in
-        b.columnIndices.withUnsafeBufferPointer { bc in
-            let aPtr = SharedReadPointer(ap.baseAddress!), aCol = SharedReadPointer(ac.baseAddress!)
-            let bPtr = SharedReadPointer(bp.baseAddress!), bCol = SharedReadPointer(bc.baseAddress!)
+        ProductOperands.with(a, b) { op in
             for i in stride(from: 0, to: a.rows, by: compressionSampleStride) where rowFlops[i] > 0 {
                 sampledFlops += rowFlops[i]
-                sampledNonzeros += accumulator.countRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, bCol: bCol,
+                sampledNonzeros += accumulator.countRow(i, aPtr: op.aPtr, aCol: op.aCol, bPtr: op.bPtr, bCol: op.bCol,
                                                         flops: rowFlops[i], columns: b.columns, choice: choice)
             }
-        }}}}
+        }
         return sampledNonzeros > 0 ? Double(sampledFlops) / Double(sampledNonzeros) : .infinity
     }
 
@@ -80,18 +75,9 @@ extension LocalSpGEMM {
         var values: [Double] = []
         let columns = [Int32](unsafeUninitializedCapacity: capacity) { columnBuffer, columnCount in
             values = [Double](unsafeUninitializedCapacity: capacity) { valueBuffer, valueCount in
-                a.rowPointers.withUnsafeBufferPointer { ap in
-                a.columnIndices.withUnsafeBufferPointer { ac in
-                a.values.withUnsafeBufferPointer { av in
-                b.rowPointers.withUnsafeBufferPointer { bp in
-                b.columnIndices.withUnsafeBufferPointer { bc in
-                b.values.withUnsafeBufferPointer { bv in
                 rowFlops.withUnsafeBufferPointer { fl in
                 rowCounts.withUnsafeMutableBufferPointer { rc in
-                    let aPtr = SharedReadPointer(ap.baseAddress!), aCol = SharedReadPointer(ac.baseAddress!)
-                    let aVal = SharedReadPointer(av.baseAddress!)
-                    let bPtr = SharedReadPointer(bp.baseAddress!), bCol = SharedReadPointer(bc.baseAddress!)
-                    let bVal = SharedReadPointer(bv.baseAddress!)
+                ProductOperands.with(a, b) { op in
                     let flops = SharedReadPointer(fl.baseAddress!), counts = SharedPointer(rc.baseAddress!)
                     let cCol = SharedPointer(columnBuffer.baseAddress!), cVal = SharedPointer(valueBuffer.baseAddress!)
                     parallelTasks(threads) { t in
@@ -99,7 +85,7 @@ extension LocalSpGEMM {
                         var cursor = segmentStarts[t]
                         for i in ranges[t] {
                             let count = accumulator.multiplyRow(
-                                i, aPtr: aPtr, aCol: aCol, aVal: aVal, bPtr: bPtr, bCol: bCol, bVal: bVal,
+                                i, aPtr: op.aPtr, aCol: op.aCol, aVal: op.aVal, bPtr: op.bPtr, bCol: op.bCol, bVal: op.bVal,
                                 flops: flops[i], expectedCount: flops[i], columns: n, choice: choice, sorted: sorted,
                                 outColumns: cCol.base + cursor, outValues: cVal.base + cursor)
                             counts[i] = count
@@ -119,19 +105,12 @@ extension LocalSpGEMM {
                         destination += count
                     }
                     nonzeros = destination
-                }}}}}}}}
+                }}}
                 valueCount = nonzeros
             }
             columnCount = nonzeros
         }
-        // Row pointers from the counts (shifted by one: counts[i] sits at i).
-        var running = 0
-        for i in 0..<m {
-            let c = rowCounts[i]
-            rowCounts[i] = running
-            running += c
-        }
-        rowCounts[m] = running
+        _ = countsToRowPointers(&rowCounts)
         return CSRMatrix(rows: m, columns: n, rowPointers: rowCounts, columnIndices: columns, values: values,
                          columnsSorted: sorted)
     }
