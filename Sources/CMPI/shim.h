@@ -16,6 +16,8 @@ static inline MPI_Op sparrow_mpi_op_max(void) { return MPI_MAX; }
 static inline MPI_Op sparrow_mpi_op_min(void) { return MPI_MIN; }
 static inline void *sparrow_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *sparrow_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Status *sparrow_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
+static inline MPI_Request sparrow_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline int sparrow_mpi_success(void) { return MPI_SUCCESS; }
 static inline int sparrow_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 #endif

@@ -23,11 +23,20 @@ public final class AtomicFileWriter {
         if !directory.isEmpty, !System.isDirectory(directory) {
             throw .output(path: path, message: "directory \(directory) does not exist")
         }
-        temporaryPath = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())"
-        handle = fopen(temporaryPath, "wb")
-        if handle == nil {
+        // An unpredictable name, created exclusively and never through a link:
+        // a file or symlink planted under a guessed name cannot redirect the write.
+        var created: (String, Int32)?
+        for _ in 0..<8 {
+            let candidate = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+            let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 { created = (candidate, fd); break }
+            if errno != EEXIST { break }
+        }
+        guard let (temporary, fd) = created, let stream = fdopen(fd, "wb") else {
             throw .output(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
         }
+        temporaryPath = temporary
+        handle = stream
         buffer.reserveCapacity(Self.flushThreshold * 2)
     }
 

@@ -85,6 +85,8 @@ public struct Report: Sendable {
     public var metrics: [(String, JSONValue)] = []
     public var perRank: [[(String, JSONValue)]] = []
     public var history: [[(String, JSONValue)]] = []
+    /// Anything the user should doubt (ill conditioning, a loose residual, a fallback taken).
+    public var warnings: [String] = []
 
     public init(command: String, ranks: Int, threads: Int) {
         self.command = command
@@ -108,6 +110,11 @@ public struct Report: Sendable {
         if let k = metrics.firstIndex(where: { $0.0 == name }) { metrics[k].1 = value } else { metrics.append((name, value)) }
     }
     public mutating func metric(_ name: String, _ value: Double) { metric(name, .number(value)) }
+
+    /// Records a warning (once) for the report; the verb prints it on rank 0.
+    public mutating func warn(_ message: String) {
+        if !warnings.contains(message) { warnings.append(message) }
+    }
     public mutating func metric(_ name: String, _ value: Int) { metric(name, .integer(value)) }
 
     public var json: JSONValue {
@@ -120,6 +127,7 @@ public struct Report: Sendable {
             ("metrics", .object(metrics)),
             ("per_rank", .array(perRank.map { .object($0) })),
             ("history", .array(history.map { .object($0) })),
+            ("warnings", .array(warnings.map { .string($0) })),
         ])
     }
 

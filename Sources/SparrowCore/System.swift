@@ -28,16 +28,25 @@ public enum System {
         Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
     }
 
+    /// A small procfs file's text: they report size 0, so read until end of file instead of trusting fstat.
+    public static func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 1 << 20 {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Resident set size in bytes (Linux /proc/self/statm), 0 where unknown.
     public static func residentBytes() -> Int {
-        // procfs files report size 0: read until end of file instead of trusting fstat.
-        let fd = open("/proc/self/statm", O_RDONLY)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 255) }
-        guard count > 0 else { return 0 }
-        let fields = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: " ")
+        guard let text = readProcFile("/proc/self/statm") else { return 0 }
+        let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
@@ -50,6 +59,18 @@ public enum System {
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// The canonical absolute path (symlinks resolved), nil when it does not exist.
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     @discardableResult
@@ -81,15 +102,42 @@ public enum System {
         return names.sorted()
     }
 
-    /// Removes a file or an empty-able directory tree (best effort).
+    /// What a path itself is, without following a final symlink (lstat).
+    public enum EntryKind { case missing, regularFile, directory, symbolicLink, other }
+
+    public static func entryKind(_ path: String) -> EntryKind {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return .missing }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regularFile
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symbolicLink
+        default: return .other
+        }
+    }
+
+    /// Removes a file or a directory tree (best effort). Never follows a
+    /// symlink: a link is removed itself, never what it points to.
     public static func removeTree(_ path: String) {
-        if isDirectory(path) {
+        if entryKind(path) == .directory {
             for name in listDirectory(path) { removeTree(path + "/" + name) }
             rmdir(path)
         } else {
             unlink(path)
         }
     }
+
+    /// Makes `path` a new, empty, real directory: whatever was planted there
+    /// before (a link, a file, an old tree) is removed first, without following links.
+    public static func makeFreshDirectory(_ path: String) throws(SparrowError) {
+        if entryKind(path) != .missing { removeTree(path) }
+        if mkdir(path, 0o755) != 0 {
+            throw .output(path: path, message: "cannot create directory: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// unlink(2), best effort (never follows a symlink: it removes the link itself).
+    public static func removeFile(_ path: String) { unlink(path) }
 
     /// rename(2): atomic within one file system.
     public static func move(_ from: String, to: String) throws(SparrowError) {
@@ -104,9 +152,12 @@ public enum System {
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
 
-    /// Reads a whole file into memory with large block reads.
-    public static func readWholeFile(_ path: String) throws(SparrowError) -> [UInt8] {
+    /// Reads a whole file into memory with large block reads; refuses files over `limit` bytes.
+    public static func readWholeFile(_ path: String, limit: Int = Int.max) throws(SparrowError) -> [UInt8] {
         let file = try OpenFile(path: path)
+        if file.size > limit {
+            throw .input(file: path, line: nil, message: "file is \(file.size) bytes, more than the \(limit) allowed here")
+        }
         return try file.read(offset: 0, count: file.size)
     }
 }
@@ -120,13 +171,15 @@ public final class OpenFile {
 
     public init(path: String) throws(SparrowError) {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
+        // anything but a regular file is refused right after.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let reason = String(cString: strerror(errno))
             throw .input(file: path, line: nil, message: "cannot open: \(reason)")
         }
         var info = stat()
-        if fstat(fd, &info) != 0 || (info.st_mode & S_IFMT) == S_IFDIR {
+        if fstat(fd, &info) != 0 || (info.st_mode & S_IFMT) != S_IFREG {
             close(fd)
             throw .input(file: path, line: nil, message: "not a regular file")
         }

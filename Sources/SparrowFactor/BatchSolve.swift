@@ -21,14 +21,33 @@ public enum BatchSolve {
         public var seconds: Double
         public var rank: Int
         public var factorNonzeros: Int
+        /// The factorization's reciprocal condition estimate (NaN where it gives none: QR).
+        public var reciprocalCondition: Double
         public var solution: DenseMatrix
+
+        public var warnings: [String] {
+            DirectSolver.warnings(method: method, reciprocalCondition: reciprocalCondition.isNaN ? nil : reciprocalCondition,
+                                  residual: residual, note: note, item: name)
+        }
     }
 
-    /// Collective. Returns X on rank 0 (nil elsewhere) and the largest residual over all columns.
+    /// X for one matrix and many right-hand sides, with what the user must know about it.
+    public struct ManyRightHandSidesResult {
+        /// X on rank 0 (nil elsewhere).
+        public var solution: DenseMatrix?
+        public var method: SolveMethod
+        public var residual: Double
+        public var factorNonzeros: Int
+        public var reciprocalCondition: Double?
+        public var warnings: [String]
+    }
+
+    /// Collective. Returns X on rank 0 (nil elsewhere) and the largest residual over all columns;
+    /// warnings (ill conditioning, a loose residual, a fallback) are also added to `report`.
     public static func manyRightHandSides(_ a: CSRMatrix, _ b: DenseMatrix, method: SolveMethod,
                                           ordering: CholeskyFactorization.Ordering,
                                           communicator: Communicator,
-                                          report: inout Report) throws(SparrowError) -> (DenseMatrix?, SolveMethod, Double, Int) {
+                                          report: inout Report) throws(SparrowError) -> ManyRightHandSidesResult {
         let solver = try communicator.everywhere { () throws(SparrowError) in
             try report.measure("factorize") { () throws(SparrowError) in try DirectSolver(a, method: method, ordering: ordering) }
         }
@@ -49,7 +68,10 @@ public enum BatchSolve {
         let residual = communicator.allreduce(mine.isEmpty ? 0 : solver.relativeResidual(x, b.columns(mine)), .max)
         let gathered = try communicator.gatherv(x.values)
         let whole = gathered.map { DenseMatrix(rows: solver.matrix.columns, columns: b.columns, values: $0.flatMap { $0 }) }
-        return (whole, solver.method, residual, solver.factorNonzeros)
+        let warnings = solver.warnings(residual: residual)
+        for warning in warnings { report.warn(warning) }
+        return ManyRightHandSidesResult(solution: whole, method: solver.method, residual: residual, factorNonzeros: solver.factorNonzeros,
+                                        reciprocalCondition: solver.reciprocalCondition, warnings: warnings)
     }
 
     /// Right-hand sides solved per call: blocks start at multiples of this.
@@ -98,6 +120,7 @@ public enum BatchSolve {
                                     method: SolveMethod, ordering: CholeskyFactorization.Ordering,
                                     communicator: Communicator, report: inout Report,
                                     progress: Progress, skip: Set<Int> = [],
+                                    beforeItem: () throws(SparrowError) -> Void = { () throws(SparrowError) in },
                                     completed: (ItemResult) throws(SparrowError) -> Void = { _ throws(SparrowError) in }) throws(SparrowError) -> [ItemResult]? {
         // Cost estimates: item k estimated on rank k mod P, then shared.
         let estimates = try communicator.everywhere { () throws(SparrowError) in
@@ -117,6 +140,7 @@ public enum BatchSolve {
         for k in 0..<count where owner[k] == communicator.rank && !skip.contains(k) {
             let outcome: Result<ItemResult, SparrowError> = {
                 do {
+                    try beforeItem() // a time limit, checked between items on this rank alone
                     let start = System.now()
                     let a = try load(k)
                     let b = try rightHandSide(a)
@@ -124,7 +148,8 @@ public enum BatchSolve {
                     let x = try solver.solve(b)
                     let item = ItemResult(name: names[k], method: solver.method, note: solver.note,
                                           residual: solver.relativeResidual(x, b), seconds: System.now() - start,
-                                          rank: communicator.rank, factorNonzeros: solver.factorNonzeros, solution: x)
+                                          rank: communicator.rank, factorNonzeros: solver.factorNonzeros,
+                                          reciprocalCondition: solver.reciprocalCondition ?? .nan, solution: x)
                     try completed(item)
                     return .success(item)
                 } catch let error as SparrowError {
@@ -160,29 +185,34 @@ public enum BatchSolve {
         var numbers: [Double] = []
         var values: [Double] = []
         var text: [UInt8] = []
+        // Names and notes travel as bytes with their lengths among the numbers,
+        // so any character in a name (separators included) arrives intact.
         for r in results {
-            numbers += [Double(methods.firstIndex(of: r.method)!), r.residual, r.seconds, Double(r.rank), Double(r.factorNonzeros),
-                        Double(r.solution.rows), Double(r.solution.columns)]
+            let name = Array(r.name.utf8), note = Array(r.note.utf8)
+            numbers += [Double(methods.firstIndex(of: r.method) ?? 0), r.residual, r.seconds, Double(r.rank), Double(r.factorNonzeros),
+                        Double(r.solution.rows), Double(r.solution.columns), Double(name.count), Double(note.count), r.reciprocalCondition]
             values += r.solution.values
-            text += Array((r.name + "\u{1F}" + r.note + "\u{1E}").utf8)
+            text += name + note
         }
         let allNumbers = try communicator.gatherv(numbers)
         let allValues = try communicator.gatherv(values)
         let allText = try communicator.gatherv(text)
         guard let allNumbers, let allValues, let allText else { return nil }
         var gathered: [ItemResult] = []
+        let fieldsPerItem = 10
         for r in 0..<communicator.size {
-            let records = String(decoding: allText[r], as: UTF8.self).split(separator: "\u{1E}", omittingEmptySubsequences: false).dropLast()
-            var offset = 0
-            for (k, record) in records.enumerated() {
-                let fields = record.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-                let n = Array(allNumbers[r][(7 * k)..<(7 * k + 7)])
+            var offset = 0, textOffset = 0
+            for k in 0..<(allNumbers[r].count / fieldsPerItem) {
+                let n = Array(allNumbers[r][(fieldsPerItem * k)..<(fieldsPerItem * k + fieldsPerItem)])
                 let count = Int(n[5]) * Int(n[6])
-                gathered.append(ItemResult(name: fields[0], method: methods[Int(n[0])], note: fields.count > 1 ? fields[1] : "",
+                let nameEnd = textOffset + Int(n[7]), noteEnd = nameEnd + Int(n[8])
+                gathered.append(ItemResult(name: String(decoding: allText[r][textOffset..<nameEnd], as: UTF8.self), method: methods[Int(n[0])],
+                                           note: String(decoding: allText[r][nameEnd..<noteEnd], as: UTF8.self),
                                            residual: n[1], seconds: n[2], rank: Int(n[3]), factorNonzeros: Int(n[4]),
-                                           solution: DenseMatrix(rows: Int(n[5]), columns: Int(n[6]),
+                                           reciprocalCondition: n[9], solution: DenseMatrix(rows: Int(n[5]), columns: Int(n[6]),
                                                                  values: Array(allValues[r][offset..<(offset + count)]))))
                 offset += count
+                textOffset = noteEnd
             }
         }
         return gathered

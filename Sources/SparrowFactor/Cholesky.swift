@@ -135,6 +135,9 @@ public final class CholeskyFactorization {
         try solve(DenseMatrix(rows: b.count, columns: 1, values: b)).values
     }
 
+    /// CHOLMOD's estimate of the reciprocal condition number ((min/max diag L)²).
+    public var reciprocalCondition: Double { cholmod_l_rcond(factor, common.pointer) }
+
     /// Nonzeros in L (the memory and flop driver of the solve).
     public var factorNonzeros: Int {
         guard let f = factor?.pointee else { return 0 }

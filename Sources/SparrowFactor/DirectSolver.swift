@@ -26,13 +26,15 @@ public final class DirectSolver {
     public init(_ matrix: CSRMatrix, method: SolveMethod, ordering: CholeskyFactorization.Ordering = .amd) throws(SparrowError) {
         guard matrix.isFinite else { throw .usage("matrix has NaN or infinite entries") }
         self.matrix = matrix
+        // The same ordering for LU, also when `auto` falls back to it.
+        let luOrdering = LUFactorization.Ordering(rawValue: ordering.rawValue) ?? .amd
         switch method {
         case .cholesky:
             factor = .cholesky(try CholeskyFactorization(matrix, ordering: ordering))
             self.method = .cholesky
             note = ""
         case .lu:
-            factor = .lu(try LUFactorization(matrix, ordering: LUFactorization.Ordering(rawValue: ordering.rawValue) ?? .amd))
+            factor = .lu(try LUFactorization(matrix, ordering: luOrdering))
             self.method = .lu
             note = ""
         case .qr:
@@ -51,12 +53,12 @@ public final class DirectSolver {
                     note = "symmetric with positive diagonal: Cholesky"
                 } catch {
                     guard case .computation = error else { throw error }
-                    factor = .lu(try LUFactorization(matrix))
+                    factor = .lu(try LUFactorization(matrix, ordering: luOrdering))
                     self.method = .lu
                     note = "Cholesky failed (\(error)); fell back to LU"
                 }
             } else {
-                factor = .lu(try LUFactorization(matrix))
+                factor = .lu(try LUFactorization(matrix, ordering: luOrdering))
                 self.method = .lu
                 note = "square, not symmetric positive definite: LU"
             }
@@ -79,8 +81,40 @@ public final class DirectSolver {
         switch factor {
         case let .cholesky(f): return f.factorNonzeros
         case let .lu(f): return f.factorNonzeros
-        case .qr: return 0
+        case let .qr(f): return f.factorNonzeros
         }
+    }
+
+    /// The factorization's reciprocal condition estimate (nil for QR, which gives none).
+    public var reciprocalCondition: Double? {
+        switch factor {
+        case let .cholesky(f): return f.reciprocalCondition
+        case let .lu(f): return f.reciprocalCondition
+        case .qr: return nil
+        }
+    }
+
+    /// Below this reciprocal condition estimate, or above this relative residual, a solve is suspect.
+    public static let suspectReciprocalCondition = 1e-12
+    public static let suspectResidual = 1e-6
+
+    /// Warnings a user must see about a solve with this factor and `residual`.
+    public func warnings(residual: Double, item: String? = nil) -> [String] {
+        Self.warnings(method: method, reciprocalCondition: reciprocalCondition, residual: residual, note: note, item: item)
+    }
+
+    public static func warnings(method: SolveMethod, reciprocalCondition: Double?, residual: Double, note: String,
+                                item: String? = nil) -> [String] {
+        let prefix = item.map { "\($0): " } ?? ""
+        var found: [String] = []
+        if let rcond = reciprocalCondition, !(rcond >= Self.suspectReciprocalCondition) {
+            found.append("\(prefix)matrix is ill-conditioned for \(method.rawValue): reciprocal condition estimate \(rcond) < \(Self.suspectReciprocalCondition); the solution may be inaccurate")
+        }
+        if !(residual <= Self.suspectResidual) {
+            found.append("\(prefix)relative residual \(residual) > \(Self.suspectResidual) after \(method.rawValue)")
+        }
+        if !note.isEmpty, note.contains("fell back") { found.append(prefix + note) }
+        return found
     }
 
     /// Largest relative residual over the columns: ‖A x − b‖/‖b‖ for square

@@ -16,12 +16,24 @@ public struct DistributedPreconditioner: CustomStringConvertible {
     public let description: String
     private let owned: Range<Int>
 
-    public init(_ spelling: String, _ a: DistributedCSR, communicator: Communicator) throws(SparrowError) {
+    /// Collective: every rank calls it; a failure on any rank (a non-positive
+    /// diagonal in its rows, a factorization) fails it on all.
+    public init(_ spelling: String, _ a: DistributedCSR, ordering: CholeskyFactorization.Ordering = .amd,
+                communicator: Communicator) throws(SparrowError) {
         owned = a.ownedRows
         description = spelling
+        let factorBased = spelling != "none" && spelling != "jacobi"
+        let whole = factorBased ? try a.replicated(communicator) : nil
+        kind = try communicator.everywhere { () throws(SparrowError) in try Self.build(spelling, a, whole, ordering) }
+    }
+
+    /// The preconditioner itself (rank-local: `whole` is already replicated when needed).
+    private static func build(_ spelling: String, _ a: DistributedCSR, _ whole: CSRMatrix?,
+                              _ ordering: CholeskyFactorization.Ordering) throws(SparrowError) -> Kind {
+        let owned = a.ownedRows
         switch spelling {
         case "none":
-            kind = .local(.identity)
+            return .local(.identity)
         case "jacobi":
             var local = a.local
             // Local rows, global columns: the diagonal of row i is at column owned.lowerBound + i.
@@ -32,15 +44,15 @@ public struct DistributedPreconditioner: CustomStringConvertible {
                 guard d > 0 else { throw .computation("Jacobi preconditioner needs a positive diagonal: A[\(owned.lowerBound + i + 1), \(owned.lowerBound + i + 1)] = \(d)") }
                 inverse[i] = 1 / d
             }
-            kind = .local(.jacobi(inverse))
+            return .local(.jacobi(inverse))
         default:
-            let whole = try a.replicated(communicator)
+            guard let whole else { throw .computation("internal: factor preconditioner without the matrix") }
             if spelling == "cholesky" {
-                kind = .global(try CholeskyFactorization(whole))
+                return .global(try CholeskyFactorization(whole, ordering: ordering))
             } else if spelling.hasPrefix("sparsified:"), let keep = Double(spelling.dropFirst(11)) {
-                kind = .global(try CholeskyFactorization(try SparsifiedCopy.sample(whole, keep: keep)))
+                return .global(try CholeskyFactorization(try SparsifiedCopy.sample(whole, keep: keep), ordering: ordering))
             } else if spelling.hasPrefix("band:"), let width = Int(spelling.dropFirst(5)) {
-                kind = .global(try CholeskyFactorization(try SparsifiedCopy.band(whole, width: width)))
+                return .global(try CholeskyFactorization(try SparsifiedCopy.band(whole, width: width), ordering: ordering))
             } else {
                 throw .field(name: "preconditioner", message: "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(spelling)'")
             }

@@ -103,6 +103,9 @@ public final class LUFactorization {
         return x
     }
 
+    /// UMFPACK's estimate of the reciprocal condition number (min/max |U diagonal|).
+    public var reciprocalCondition: Double { info[Int(UMFPACK_RCOND)] }
+
     /// Nonzeros in L and U.
     public var factorNonzeros: Int {
         var lnz = 0, unz = 0, nRow = 0, nCol = 0, nzUdiag = 0

@@ -13,6 +13,8 @@ public final class QRFactorization {
     public let columns: Int
     private let common = CholmodCommon()
     private var factorization: UnsafeMutablePointer<SuiteSparseQR_C_factorization>?
+    /// Nonzeros in R plus the Householder vectors (SPQR's statistics after factorizing).
+    public private(set) var factorNonzeros = 0
 
     public init(_ matrix: CSRMatrix) throws(SparrowError) {
         rows = matrix.rows
@@ -25,6 +27,8 @@ public final class QRFactorization {
             throw .computation("QR factorization failed")
         }
         factorization = f
+        let statistics = common.pointer.pointee.SPQR_istat
+        factorNonzeros = Int(statistics.0) + Int(statistics.1)
     }
 
     deinit {

@@ -14,6 +14,11 @@ public final class JobCheckpoint {
         if !System.isDirectory(directory) { try System.makeDirectories(directory) }
     }
 
+    /// A checkpoint in a directory someone else (the service's rank 0) has made.
+    public init(existingDirectory: String) {
+        directory = existingDirectory
+    }
+
     private func itemStem(step: String, index: Int) -> String { directory + "/\(step).item\(index)" }
 
     func recordSolvedItem(step: String, item: BatchSolve.ItemResult) throws(SparrowError) {

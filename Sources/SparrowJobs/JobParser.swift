@@ -11,6 +11,10 @@ public struct JobParser {
     /// Directory of the job file: relative paths in the job are relative to it.
     public let baseDirectory: String
     private var problems: [SparrowError] = []
+    /// Ranks the job will run on (memory estimates are per rank).
+    public var ranks = 1
+    /// In service mode, the only directories input files may come from (after resolving symlinks).
+    public var allowedInputDirectories: [String]?
 
     public init(file: String) {
         self.file = file
@@ -19,8 +23,11 @@ public struct JobParser {
     }
 
     /// Parses `text` (the job file's contents); throws every problem found.
-    public static func parse(_ text: String, file: String, outputDirectoryOverride: String? = nil) throws(SparrowError) -> JobPlan {
+    public static func parse(_ text: String, file: String, outputDirectoryOverride: String? = nil, ranks: Int = 1,
+                             allowedInputDirectories: [String]? = nil) throws(SparrowError) -> JobPlan {
         var parser = JobParser(file: file)
+        parser.ranks = ranks
+        parser.allowedInputDirectories = allowedInputDirectories
         let plan = parser.build(text, outputDirectoryOverride: outputDirectoryOverride)
         if !parser.problems.isEmpty { throw parser.problems.count == 1 ? parser.problems[0] : .several(parser.problems) }
         return plan!
@@ -189,6 +196,13 @@ public struct JobParser {
         let resolved = resolve(path)
         if !System.fileExists(resolved) { problem(node, field, "input file \(path) does not exist"); return nil }
         if System.isDirectory(resolved) { problem(node, field, "input \(path) is a directory, not a file"); return nil }
+        if !System.isRegularFile(resolved) { problem(node, field, "input \(path) is not a regular file"); return nil }
+        if let allowed = allowedInputDirectories {
+            guard let real = System.realPath(resolved), allowed.contains(where: { real.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+                problem(node, field, "input \(path) is outside the directories this service allows (--allow-inputs)")
+                return nil
+            }
+        }
         return resolved
     }
 
@@ -207,6 +221,18 @@ public struct JobParser {
         }
         guard ok else { return nil }
         guard let kind else { problem(node, "\(field).kind", "missing key 'kind' (rmat, er, grid2d or grid3d)"); return nil }
+        guard let spec = generatorSpec(kind, scale: scale, edgeFactor: edgeFactor, seed: seed, n: n, shift: shift, node, field) else { return nil }
+        do {
+            try spec.checkMemory(ranks: ranks, field: field)
+        } catch {
+            problem(node, field, error.description.dropFirst(field.count + 2).description)
+            return nil
+        }
+        return spec
+    }
+
+    private mutating func generatorSpec(_ kind: String, scale: Int, edgeFactor: Int, seed: UInt64, n: Int, shift: Double,
+                                        _ node: Node, _ field: String) -> GeneratorSpec? {
         switch kind {
         case "rmat": return .rmat(scale: scale, edgeFactor: edgeFactor, seed: seed)
         case "er": return .erdosRenyi(scale: scale, edgeFactor: edgeFactor, seed: seed)
@@ -408,4 +434,14 @@ enum StepSchema {
         }
     }
     static var allKeys: [String] { Array(Set(operations.flatMap(keys(for:)))).sorted() }
+}
+
+extension JobParser {
+    /// Largest job file accepted: job files are small; anything larger is a mistake or an attack.
+    public static let maximumJobFileBytes = 1 << 20
+
+    /// A job file's bytes: a regular file (never a FIFO or a device) of at most 1 MiB.
+    public static func readJobFile(_ path: String) throws(SparrowError) -> [UInt8] {
+        try System.readWholeFile(path, limit: maximumJobFileBytes)
+    }
 }

@@ -76,6 +76,12 @@ public final class JobRunner {
         report.time("total", System.now() - started)
     }
 
+    /// A warning for the job's report, printed on rank 0 as it happens.
+    private func warn(_ message: String) {
+        report.warn(message)
+        if communicator.isRoot { System.printError("sparrow: warning: \(message)") }
+    }
+
     private var elapsedText: String {
         let tenths = Int((System.now() - started) * 10)
         return "\(tenths / 10).\(tenths % 10)s"
@@ -89,6 +95,13 @@ public final class JobRunner {
             let slash = output.path.lastIndex(of: "/").map { String(output.path[..<$0]) } ?? "."
             if communicator.isRoot, !System.isDirectory(slash) { try System.makeDirectories(slash) }
         }
+    }
+
+    /// The time limit on this rank alone (no collective): for loops that only some ranks run.
+    private func localTimeCheck(_ what: String) throws(SparrowError) {
+        guard let limit = plan.defaults.timeLimitSeconds else { return }
+        let elapsed = System.now() - started
+        if elapsed > limit { throw .computation("time limit of \(limit) s exceeded before \(what) (elapsed \(Int(elapsed)) s)") }
     }
 
     private func timeCheck(_ what: String) throws(SparrowError) {
@@ -142,23 +155,46 @@ public final class JobRunner {
         try sparse(name).replicated(communicator)
     }
 
-    private func rightHandSide(_ spelling: String, for a: CSRMatrix) throws(SparrowError) -> DenseMatrix {
-        if spelling == "rowsums" {
-            return DenseMatrix(rows: a.rows, columns: 1, values: a.multiply([Double](repeating: 1, count: a.columns)))
-        }
-        if DenseRightHandSide.isBuiltIn(spelling) { return try DenseSpec.parse(spelling, rows: a.rows, field: "rhs") }
+    /// A step's `rhs` made ready on every rank before any rank-local work: a
+    /// named sparse value is replicated and densified here (a collective, so it
+    /// must not happen inside the per-item solves that only some ranks run).
+    enum ResolvedRightHandSide {
+        case builtIn(String)
+        case matrix(name: String, DenseMatrix)
+    }
+
+    private func resolveRightHandSide(_ spelling: String) throws(SparrowError) -> ResolvedRightHandSide {
+        if DenseRightHandSide.isBuiltIn(spelling) { return .builtIn(spelling) }
         switch values[spelling] {
         case let .dense(b)?:
-            guard b.rows == a.rows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(b.rows) rows, the matrix \(a.rows)") }
-            return b
+            return .matrix(name: spelling, b)
         case let .sparse(m)?:
+            let nonzeros = m.globalNonzeros(communicator)
+            try communicator.everywhere { () throws(SparrowError) in
+                try MemoryBudget.check(Double(m.globalRows) * Double(m.globalColumns) * 8 + Double(nonzeros) * 12,
+                                       for: "right-hand side '\(spelling)' as a dense \(m.globalRows) × \(m.globalColumns) array") {
+                    .field(name: "rhs", message: $0)
+                }
+            }
             let whole = try m.replicated(communicator)
             var dense = DenseMatrix(rows: whole.rows, columns: whole.columns)
             for i in 0..<whole.rows { for p in whole.rowRange(i) { dense[i, Int(whole.columnIndices[p])] += whole.values[p] } }
-            guard dense.rows == a.rows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(dense.rows) rows, the matrix \(a.rows)") }
-            return dense
+            return .matrix(name: spelling, dense)
         default:
             throw .usage("'\(spelling)' is not a matrix")
+        }
+    }
+
+    /// B for one matrix (rank-local: no collectives).
+    private func rightHandSide(_ resolved: ResolvedRightHandSide, for a: CSRMatrix) throws(SparrowError) -> DenseMatrix {
+        switch resolved {
+        case .builtIn("rowsums"):
+            return DenseMatrix(rows: a.rows, columns: 1, values: a.multiply([Double](repeating: 1, count: a.columns)))
+        case let .builtIn(spelling):
+            return try DenseSpec.parse(spelling, rows: a.rows, field: "rhs")
+        case let .matrix(name, b):
+            guard b.rows == a.rows else { throw .usage("shape mismatch: right-hand side '\(name)' has \(b.rows) rows, the matrix \(a.rows)") }
+            return b
         }
     }
 
@@ -207,7 +243,7 @@ public final class JobRunner {
             var a = try sparse(aName), b = try sparse(bName)
             if transposeA { a = try transposed(a) }
             if transposeB { b = try transposed(b) }
-            if balance == "flops" { a = try DistributedSpGEMM.flopBalanced(a, for: b, communicator: communicator) }
+            if let rule = BalanceRule(rawValue: balance) { a = try DistributedSpGEMM.balanced(a, by: rule, for: b, communicator: communicator) }
             var options = SpGEMMOptions()
             options.threads = threads
             options.sortedOutput = sorted
@@ -219,15 +255,18 @@ public final class JobRunner {
             return (.sparse(c), [("nnz_c", .integer(c.globalNonzeros(communicator))), ("flops", .integer(2 * multiplyAdds))])
         case let .solve(name, rhs, method, ordering):
             let a = try replicated(name)
-            let b = try communicator.everywhere { () throws(SparrowError) in try rightHandSide(rhs, for: a) }
+            let resolved = try resolveRightHandSide(rhs)
+            let b = try communicator.everywhere { () throws(SparrowError) in try rightHandSide(resolved, for: a) }
             var inner = Report(command: "solve", ranks: communicator.size, threads: threads)
-            let (x, used, residual, factorNonzeros) = try BatchSolve.manyRightHandSides(
+            let solved = try BatchSolve.manyRightHandSides(
                 a, b, method: SolveMethod(rawValue: method)!, ordering: CholeskyFactorization.Ordering(rawValue: ordering)!,
                 communicator: communicator, report: &inner)
-            let whole = communicator.broadcast(x?.values ?? [])
+            for warning in solved.warnings { warn("step \(step.name): \(warning)") }
+            let whole = communicator.broadcast(solved.solution?.values ?? [])
             let solution = DenseMatrix(rows: a.columns, columns: b.columns, values: whole)
-            return (.dense(solution), [("method", .string(used.rawValue)), ("relative_residual", .number(residual)),
-                                       ("right_hand_sides", .integer(b.columns)), ("factor_nnz", .integer(factorNonzeros))])
+            return (.dense(solution), [("method", .string(solved.method.rawValue)), ("relative_residual", .number(solved.residual)),
+                                       ("right_hand_sides", .integer(b.columns)), ("factor_nnz", .integer(solved.factorNonzeros)),
+                                       ("reciprocal_condition", solved.reciprocalCondition.map { .number($0) } ?? .null)])
         case let .solveMany(names, rhs, method, ordering):
             return try solveMany(step, names, rhs, method, ordering)
         case let .pcg(name, rhs, preconditioner, tolerance, maximumIterations):
@@ -239,17 +278,21 @@ public final class JobRunner {
                            _ ordering: String) throws(SparrowError) -> (JobValue, [(String, JSONValue)]) {
         var matrices: [CSRMatrix] = []
         for name in names { matrices.append(try replicated(name)) }
-        let done = checkpoint?.solvedItems(step: step.name, count: names.count) ?? [:]
+        // A recorded item counts only if its solution fits its matrix (never trust a stale checkpoint).
+        let done = (checkpoint?.solvedItems(step: step.name, count: names.count) ?? [:])
+            .filter { $0.value.solution.rows == matrices[$0.key].columns }
         let skip = Set(done.keys)
         var inner = Report(command: "solve", ranks: communicator.size, threads: threads)
+        let resolved = try resolveRightHandSide(rhs)
         let progress = Progress("\(step.name)", enabled: showProgress)
         let checkpoint = self.checkpoint
         let results = try BatchSolve.manyMatrices(
             count: names.count, names: names.enumerated().map { "\($0.offset)-\($0.element)" },
             load: { (k) throws(SparrowError) in matrices[k] },
-            rightHandSide: { (a) throws(SparrowError) in try rightHandSide(rhs, for: a) },
+            rightHandSide: { (a) throws(SparrowError) in try rightHandSide(resolved, for: a) },
             method: SolveMethod(rawValue: method)!, ordering: CholeskyFactorization.Ordering(rawValue: ordering)!,
             communicator: communicator, report: &inner, progress: progress, skip: skip,
+            beforeItem: { () throws(SparrowError) in try self.localTimeCheck("an item of step \(step.name)") },
             completed: { (item) throws(SparrowError) in try checkpoint?.recordSolvedItem(step: step.name, item: item) })
         progress.finish()
         // Rank 0 holds the fresh results; merge with those recorded before an interruption.
@@ -261,6 +304,12 @@ public final class JobRunner {
             residuals[k] = item.residual
             solutions[k] = item.solution
         }
+        // Every item is in the output, or the step fails naming the missing ones.
+        _ = try communicator.onRoot { () throws(SparrowError) in
+            let absent = solutions.indices.filter { solutions[$0] == nil }.map { names[$0] }
+            if !absent.isEmpty { throw .computation("step \(step.name): no solution for item(s) \(absent.joined(separator: ", "))") }
+        }
+        for item in results ?? [] { for warning in item.warnings { warn("step \(step.name): \(warning)") } }
         // Every rank gets the stacked solutions [x_1; x_2; …] (one column per right-hand side).
         let stackedValues: [Double]
         var rows = 0, columns = 0
@@ -288,15 +337,12 @@ public final class JobRunner {
     }
 
     private func makePreconditioner(_ spelling: String, _ a: DistributedCSR) throws(SparrowError) -> DistributedPreconditioner {
-        let outcome: Result<DistributedPreconditioner, SparrowError>
-        do { outcome = .success(try DistributedPreconditioner(spelling, a, communicator: communicator)) } catch { outcome = .failure(error) }
-        return try communicator.agree(outcome)
+        try DistributedPreconditioner(spelling, a, communicator: communicator)
     }
 
     private func agreedRightHandSide(_ spelling: String, for a: CSRMatrix) throws(SparrowError) -> DenseMatrix {
-        let outcome: Result<DenseMatrix, SparrowError>
-        do { outcome = .success(try rightHandSide(spelling, for: a)) } catch { outcome = .failure(error) }
-        return try communicator.agree(outcome)
+        let resolved = try resolveRightHandSide(spelling)
+        return try communicator.everywhere { () throws(SparrowError) in try rightHandSide(resolved, for: a) }
     }
 
     private func pcg(_ step: JobPlan.Step, _ name: String, _ rhs: String, _ preconditioner: String, _ tolerance: Double,
@@ -374,7 +420,7 @@ final class PCGMonitor {
         }
         guard k % 10 == 0, let checkpoint else { return }
         let all = try communicator.allgatherv(x)
-        if communicator.isRoot { try checkpoint.recordIterate(step: step, iteration: lastIteration, x: all) }
+        _ = try communicator.onRoot { () throws(SparrowError) in try checkpoint.recordIterate(step: step, iteration: lastIteration, x: all) }
         if communicator.allreduce(stopRequested() ? 1 : 0, .max) == 1 { throw JobRunner.interrupted }
     }
 }

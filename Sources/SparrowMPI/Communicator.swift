@@ -23,63 +23,105 @@ public enum ReductionOperation {
 
 /// The world communicator. Every method must be called from the main thread
 /// (MPI is initialised with MPI_THREAD_FUNNELED); worker threads inside a rank
-/// never touch it. Counts cross MPI as 32-bit ints, so one message per peer is
-/// limited to 2^31 − 1 elements; larger transfers throw rather than truncate.
+/// never touch it.
+///
+/// A process not started by a launcher (mpirun, srun, hydra) runs as a
+/// one-rank communicator without initialising MPI at all: singleton start-up
+/// costs ~0.4 s, which a command-line tool should not pay for `--version`.
+///
+/// MPI counts are 32-bit; a transfer whose counts or offsets pass
+/// `maximumElementsPerCall` is split into several calls (see `ChunkedTransfers.swift`).
+///
+/// Failure handling lives in `FailurePath.swift`: code that can fail on some
+/// ranks only runs inside `everywhere`/`onRoot` (no collectives allowed there,
+/// enforced below), and whatever escapes to the verb's top level goes through
+/// `exit(failing:)`.
 public final class Communicator {
     public let rank: Int
     public let size: Int
-    private let handle: MPI_Comm?
-    public private(set) var bytesReceived = 0
+    let handle: MPI_Comm?
+    /// A duplicate of the world used only by the failure path, so its
+    /// non-blocking barrier can never be matched against a data collective.
+    let failureHandle: MPI_Comm?
+    /// Whether MPI was initialised (false for a process run without a launcher).
+    public let usesMPI: Bool
+    /// Largest element count or offset one MPI call is given (2^31 − 1; lower only in tests).
+    let maximumElementsPerCall: Int
+    public internal(set) var bytesReceived = 0
     public private(set) var communicationSeconds = 0.0
+    /// Depth of rank-local regions (`everywhere`/`onRoot` bodies) now running.
+    var localRegionDepth = 0
 
-    private init() {
+    private init(usesMPI: Bool) {
+        self.usesMPI = usesMPI
+        let limit = System.environment("SPARROW_MPI_MAX_ELEMENTS").flatMap { Int($0) } ?? Int(Int32.max)
+        maximumElementsPerCall = min(Int(Int32.max), max(1, limit))
+        guard usesMPI else {
+            handle = nil
+            failureHandle = nil
+            rank = 0
+            size = 1
+            return
+        }
         handle = sparrow_mpi_comm_world()
         var r: Int32 = 0, s: Int32 = 0
         MPI_Comm_rank(handle, &r)
         MPI_Comm_size(handle, &s)
         rank = Int(r)
         size = Int(s)
+        var duplicate: MPI_Comm? = nil
+        MPI_Comm_dup(handle, &duplicate)
+        failureHandle = duplicate
     }
 
-    /// Initialises MPI once per process and returns the world communicator.
+    /// Environment variables that launchers set in every process they start.
+    static let launcherVariables = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"]
+
+    /// Whether this process was started by an MPI launcher (or `SPARROW_MPI=1` asks for MPI anyway).
+    public static var launchedByMPI: Bool {
+        if let forced = System.environment("SPARROW_MPI") { return forced == "1" }
+        return launcherVariables.contains { System.environment($0) != nil }
+    }
+
+    /// Initialises MPI once per process (only when launched by a launcher) and returns the world communicator.
     public static func initialize() -> Communicator {
+        guard launchedByMPI else { return Communicator(usesMPI: false) }
         var provided: Int32 = 0
         MPI_Init_thread(nil, nil, sparrow_mpi_thread_funneled(), &provided)
-        return Communicator()
+        return Communicator(usesMPI: true)
     }
 
-    public static func finalize() { MPI_Finalize() }
-
-    /// Ends every rank at once: for failures that only some ranks saw.
-    public func abort(code: Int32) -> Never {
-        MPI_Abort(handle, code)
-        while true {}
+    public func finalize() {
+        guard usesMPI else { return }
+        var duplicate = failureHandle
+        MPI_Comm_free(&duplicate)
+        MPI_Finalize()
     }
 
     public var isRoot: Bool { rank == 0 }
 
-    public func barrier() { timed { MPI_Barrier(handle) } }
+    public func barrier() { collective("barrier") { MPI_Barrier(handle) } }
 
-    private func timed(_ body: () -> Void) {
+    /// Every collective passes through here: it is timed, and calling one from
+    /// inside a rank-local region is a programming error that would hang the
+    /// job when only some ranks get there, so it ends the job at once instead.
+    func collective(_ name: String, _ body: () -> Void) {
+        if localRegionDepth > 0 { misuse("collective '\(name)' called inside a rank-local region (everywhere/onRoot)") }
+        guard usesMPI else { return }
         let start = System.now()
         body()
         communicationSeconds += System.now() - start
-    }
-
-    private func count32(_ n: Int) throws(SparrowError) -> Int32 {
-        guard let c = Int32(exactly: n) else {
-            throw .computation("message of \(n) elements exceeds MPI's 2^31 − 1 element limit per peer")
-        }
-        return c
     }
 
     // MARK: reductions
 
     public func allreduce<T: MPIScalar>(_ values: [T], _ operation: ReductionOperation) -> [T] {
         var result = values
-        values.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { recv in
-                timed { MPI_Allreduce(send.baseAddress, recv.baseAddress, Int32(values.count), T.mpiDatatype, operation.handle, handle) }
+        collective("allreduce") {
+            values.withUnsafeBufferPointer { send in
+                result.withUnsafeMutableBufferPointer { recv in
+                    _ = MPI_Allreduce(send.baseAddress, recv.baseAddress, Int32(values.count), T.mpiDatatype, operation.handle, handle)
+                }
             }
         }
         return result
@@ -89,12 +131,16 @@ public final class Communicator {
         allreduce([value], operation)[0]
     }
 
-    /// Element-wise sum in place over a large buffer (e.g. global row counts).
+    /// Element-wise sum in place over a buffer, in pieces MPI's counts can hold.
     public func allreduceSumInPlace<T: MPIScalar>(_ values: inout [T]) {
-        if size == 1 { return }
-        let n = Int32(values.count)
+        let chunk = maximumElementsPerCall
         values.withUnsafeMutableBufferPointer { buffer in
-            timed { MPI_Allreduce(sparrow_mpi_in_place(), buffer.baseAddress, n, T.mpiDatatype, sparrow_mpi_op_sum(), handle) }
+            collective("allreduce") {
+                for start in stride(from: 0, to: buffer.count, by: chunk) {
+                    let n = Int32(min(chunk, buffer.count - start))
+                    MPI_Allreduce(sparrow_mpi_in_place(), buffer.baseAddress! + start, n, T.mpiDatatype, sparrow_mpi_op_sum(), handle)
+                }
+            }
         }
     }
 
@@ -103,9 +149,11 @@ public final class Communicator {
     public func allgather<T: MPIScalar>(_ value: T) -> [T] {
         let input = [value]
         var result = [T](repeating: value, count: size)
-        input.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { recv in
-                timed { MPI_Allgather(send.baseAddress, 1, T.mpiDatatype, recv.baseAddress, 1, T.mpiDatatype, handle) }
+        collective("allgather") {
+            input.withUnsafeBufferPointer { send in
+                result.withUnsafeMutableBufferPointer { recv in
+                    _ = MPI_Allgather(send.baseAddress, 1, T.mpiDatatype, recv.baseAddress, 1, T.mpiDatatype, handle)
+                }
             }
         }
         return result
@@ -114,15 +162,18 @@ public final class Communicator {
     /// Concatenation of every rank's array, in rank order, on every rank.
     public func allgatherv<T: MPIScalar>(_ values: [T]) throws(SparrowError) -> [T] {
         let counts = allgather(values.count)
-        let counts32 = try counts.map { (c) throws(SparrowError) in try count32(c) }
-        var displacements = [Int32](repeating: 0, count: size)
-        for r in 1..<max(1, size) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
         let total = counts.reduce(0, +)
+        if size == 1 { return values }
+        guard let layout = Int32Layout(counts: counts, limit: maximumElementsPerCall) else {
+            return chunkedAllgatherv(values, counts: counts)
+        }
         var result = [T](unsafeUninitializedCapacity: total) { $1 = total }
-        let mine = try count32(values.count)
-        values.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { recv in
-                timed { MPI_Allgatherv(send.baseAddress, mine, T.mpiDatatype, recv.baseAddress, counts32, displacements, T.mpiDatatype, handle) }
+        collective("allgatherv") {
+            values.withUnsafeBufferPointer { send in
+                result.withUnsafeMutableBufferPointer { recv in
+                    _ = MPI_Allgatherv(send.baseAddress, layout.counts[rank], T.mpiDatatype, recv.baseAddress, layout.counts,
+                                       layout.displacements, T.mpiDatatype, handle)
+                }
             }
         }
         bytesReceived += (total - values.count) * MemoryLayout<T>.stride
@@ -132,30 +183,42 @@ public final class Communicator {
     /// Every rank's array on `root` (nil elsewhere).
     public func gatherv<T: MPIScalar>(_ values: [T], root: Int = 0) throws(SparrowError) -> [[T]]? {
         let counts = allgather(values.count)
-        let counts32 = try counts.map { (c) throws(SparrowError) in try count32(c) }
-        var displacements = [Int32](repeating: 0, count: size)
-        for r in 1..<max(1, size) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
+        if size == 1 { return [values] }
+        guard let layout = Int32Layout(counts: counts, limit: maximumElementsPerCall) else {
+            return chunkedGatherv(values, counts: counts, root: root)
+        }
         let total = rank == root ? counts.reduce(0, +) : 0
         var result = [T](unsafeUninitializedCapacity: total) { $1 = total }
-        let mine = try count32(values.count)
-        values.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { recv in
-                timed { MPI_Gatherv(send.baseAddress, mine, T.mpiDatatype, recv.baseAddress, counts32, displacements, T.mpiDatatype, Int32(root), handle) }
+        collective("gatherv") {
+            values.withUnsafeBufferPointer { send in
+                result.withUnsafeMutableBufferPointer { recv in
+                    _ = MPI_Gatherv(send.baseAddress, layout.counts[rank], T.mpiDatatype, recv.baseAddress, layout.counts,
+                                    layout.displacements, T.mpiDatatype, Int32(root), handle)
+                }
             }
         }
         guard rank == root else { return nil }
         bytesReceived += (total - values.count) * MemoryLayout<T>.stride
-        return (0..<size).map { r in Array(result[Int(displacements[r])..<(Int(displacements[r]) + counts[r])]) }
+        return (0..<size).map { r in
+            let first = Int(layout.displacements[r])
+            return Array(result[first..<(first + counts[r])])
+        }
     }
 
     // MARK: broadcast
 
     public func broadcast<T: MPIScalar>(_ values: [T], root: Int = 0) -> [T] {
         var count = values.count
-        timed { MPI_Bcast(&count, 1, Int.mpiDatatype, Int32(root), handle) }
+        collective("broadcast") { MPI_Bcast(&count, 1, Int.mpiDatatype, Int32(root), handle) }
+        if size == 1 { return values }
         var result = rank == root ? values : [T](unsafeUninitializedCapacity: count) { $1 = count }
+        let chunk = maximumElementsPerCall
         result.withUnsafeMutableBufferPointer { buffer in
-            timed { MPI_Bcast(buffer.baseAddress, Int32(count), T.mpiDatatype, Int32(root), handle) }
+            collective("broadcast") {
+                for start in stride(from: 0, to: count, by: chunk) {
+                    MPI_Bcast(buffer.baseAddress! + start, Int32(min(chunk, count - start)), T.mpiDatatype, Int32(root), handle)
+                }
+            }
         }
         if rank != root { bytesReceived += count * MemoryLayout<T>.stride }
         return result
@@ -170,12 +233,16 @@ public final class Communicator {
     /// Sends `values[sendOffsets[r] ..< sendOffsets[r + 1]]` to rank r; returns what every
     /// rank sent here, concatenated in rank order, with the per-source counts.
     public func alltoallv<T: MPIScalar>(_ values: [T], sendCounts: [Int]) throws(SparrowError) -> (values: [T], counts: [Int]) {
-        precondition(sendCounts.count == size)
+        guard sendCounts.count == size else {
+            throw .computation("internal: alltoallv given \(sendCounts.count) send counts for \(size) ranks")
+        }
         if size == 1 { return (values, sendCounts) }
         var receiveCounts = [Int](repeating: 0, count: size)
-        sendCounts.withUnsafeBufferPointer { send in
-            receiveCounts.withUnsafeMutableBufferPointer { recv in
-                timed { MPI_Alltoall(send.baseAddress, 1, Int.mpiDatatype, recv.baseAddress, 1, Int.mpiDatatype, handle) }
+        collective("alltoall") {
+            sendCounts.withUnsafeBufferPointer { send in
+                receiveCounts.withUnsafeMutableBufferPointer { recv in
+                    _ = MPI_Alltoall(send.baseAddress, 1, Int.mpiDatatype, recv.baseAddress, 1, Int.mpiDatatype, handle)
+                }
             }
         }
         let result = try alltoallv(values, sendCounts: sendCounts, receiveCounts: receiveCounts)
@@ -185,73 +252,43 @@ public final class Communicator {
     /// The same with receive counts already known (e.g. from an exchange plan).
     public func alltoallv<T: MPIScalar>(_ values: [T], sendCounts: [Int], receiveCounts: [Int]) throws(SparrowError) -> [T] {
         if size == 1 { return values }
-        let sc = try sendCounts.map { (c) throws(SparrowError) in try count32(c) }
-        let rc = try receiveCounts.map { (c) throws(SparrowError) in try count32(c) }
-        var sd = [Int32](repeating: 0, count: size), rd = [Int32](repeating: 0, count: size)
-        for r in 1..<size {
-            sd[r] = try count32(Int(sd[r - 1]) + Int(sc[r - 1]))
-            rd[r] = try count32(Int(rd[r - 1]) + Int(rc[r - 1]))
+        // Every rank must take the same path: decide on the largest count or offset anywhere.
+        let largest = allreduce(max(sendCounts.reduce(0, +), receiveCounts.reduce(0, +)), .max)
+        guard largest <= maximumElementsPerCall,
+              let send = Int32Layout(counts: sendCounts, limit: maximumElementsPerCall),
+              let receive = Int32Layout(counts: receiveCounts, limit: maximumElementsPerCall) else {
+            return chunkedAlltoallv(values, sendCounts: sendCounts, receiveCounts: receiveCounts)
         }
         let total = receiveCounts.reduce(0, +)
         var result = [T](unsafeUninitializedCapacity: total) { $1 = total }
-        values.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { recv in
-                timed {
-                    MPI_Alltoallv(send.baseAddress, sc, sd, T.mpiDatatype, recv.baseAddress, rc, rd, T.mpiDatatype, handle)
+        collective("alltoallv") {
+            values.withUnsafeBufferPointer { sendBuffer in
+                result.withUnsafeMutableBufferPointer { recv in
+                    _ = MPI_Alltoallv(sendBuffer.baseAddress, send.counts, send.displacements, T.mpiDatatype,
+                                      recv.baseAddress, receive.counts, receive.displacements, T.mpiDatatype, handle)
                 }
             }
         }
         bytesReceived += (total - receiveCounts[rank]) * MemoryLayout<T>.stride
         return result
     }
-
-    // MARK: agreement on errors
-
-    /// Makes a failure seen on any rank a failure on every rank: each rank
-    /// passes its own result; if any failed, every rank throws the error of the
-    /// lowest failing rank (broadcast as text), so all ranks exit together.
-    public func agree<T>(_ result: Result<T, SparrowError>) throws(SparrowError) -> T {
-        let failed = allgather(Int(result.isFailure ? 1 : 0))
-        guard let first = failed.firstIndex(of: 1) else { return try result.get() }
-        let encoded = rank == first ? result.failure.map(ErrorCoding.encode) ?? "" : ""
-        throw ErrorCoding.decode(broadcast(encoded, root: first))
-    }
 }
 
-extension Result {
-    var isFailure: Bool { if case .failure = self { return true } else { return false } }
-    var failure: Failure? { if case let .failure(e) = self { return e } else { return nil } }
-}
+/// Counts and displacements as MPI's 32-bit arrays, when every one fits under `limit`.
+struct Int32Layout {
+    let counts: [Int32]
+    let displacements: [Int32]
 
-/// Flattens a SparrowError to text and back, to move it between ranks.
-enum ErrorCoding {
-    static let separator: Character = "\u{1F}"
-    static func encode(_ error: SparrowError) -> String {
-        switch error {
-        case let .input(file, line, message): return ["input", file, line.map(String.init) ?? "", message].joined(separator: String(separator))
-        case let .field(name, message): return ["field", name, message].joined(separator: String(separator))
-        case let .usage(message): return ["usage", message].joined(separator: String(separator))
-        case let .computation(message): return ["computation", message].joined(separator: String(separator))
-        case let .output(path, message): return ["output", path, message].joined(separator: String(separator))
-        case let .located(file, line, column, field, message):
-            return ["located", file, String(line), String(column), field, message].joined(separator: String(separator))
-        case let .several(errors): return "several" + String(separator) + errors.map(encode).joined(separator: "\u{1D}")
+    init?(counts: [Int], limit: Int) {
+        var c: [Int32] = [], d: [Int32] = []
+        var offset = 0
+        for n in counts {
+            guard n <= limit, offset <= limit else { return nil }
+            c.append(Int32(n))
+            d.append(Int32(offset))
+            offset += n
         }
-    }
-    static func decode(_ text: String) -> SparrowError {
-        let parts = text.split(separator: separator, omittingEmptySubsequences: false).map(String.init)
-        switch parts.first {
-        case "input" where parts.count == 4: return .input(file: parts[1], line: Int(parts[2]), message: parts[3])
-        case "field" where parts.count == 3: return .field(name: parts[1], message: parts[2])
-        case "usage" where parts.count == 2: return .usage(parts[1])
-        case "output" where parts.count == 3: return .output(path: parts[1], message: parts[2])
-        case "computation" where parts.count == 2: return .computation(parts[1])
-        case "located" where parts.count == 6:
-            return .located(file: parts[1], line: Int(parts[2]) ?? 0, column: Int(parts[3]) ?? 0, field: parts[4], message: parts[5])
-        case "several":
-            let body = text.dropFirst("several".count + 1)
-            return .several(body.split(separator: "\u{1D}").map { decode(String($0)) })
-        default: return .computation("a rank failed: \(text)")
-        }
+        self.counts = c
+        displacements = d
     }
 }

@@ -28,6 +28,7 @@ public enum DistributedLoader {
                 let mapped = try MappedFile(path: path)
                 let bytes = mapped.bytes
                 let header = try MatrixMarketHeader.parse(bytes, isComplete: true, file: path)
+                try header.checkMemory(file: path, ranks: size)
                 if header.format != .coordinate {
                     throw SparrowError.input(file: path, line: 1, message: "expected a sparse (coordinate) matrix, found an array file")
                 }

@@ -65,6 +65,20 @@ public enum DistributedSpGEMM {
         return try redistribute(a, to: partition, communicator: communicator)
     }
 
+    /// A re-partitioned by `rule`: equal rows, equal nonzeros, or equal multiply-adds of A·B.
+    public static func balanced(_ a: DistributedCSR, by rule: BalanceRule, for b: DistributedCSR,
+                                communicator: Communicator) throws(SparrowError) -> DistributedCSR {
+        switch rule {
+        case .rows:
+            return try redistribute(a, to: .uniform(rows: a.globalRows, parts: communicator.size), communicator: communicator)
+        case .nnz:
+            let lengths = try communicator.allgatherv(a.local.rowCounts)
+            return try redistribute(a, to: .balanced(weights: lengths, parts: communicator.size), communicator: communicator)
+        case .flops:
+            return try flopBalanced(a, for: b, communicator: communicator)
+        }
+    }
+
     /// Moves rows to the ranks that own them under `partition`.
     public static func redistribute(_ a: DistributedCSR, to partition: RowPartition,
                                     communicator: Communicator) throws(SparrowError) -> DistributedCSR {

@@ -24,11 +24,12 @@ struct Run: ParsableCommand {
         try common.validateThreads()
         let start = System.now()
         // Rank 0 reads the file and broadcasts it: every rank parses the same text into the same plan.
-        let text = try comm.everywhere { () throws(SparrowError) -> String in
-            let bytes = comm.isRoot ? try System.readWholeFile(job) : []
-            return comm.broadcast(String(decoding: bytes, as: UTF8.self))
+        let bytes = try comm.onRoot { () throws(SparrowError) in try JobParser.readJobFile(job) }
+        let text = comm.broadcast(String(decoding: bytes ?? [], as: UTF8.self))
+        // Parsing checks input files and memory, which can differ between hosts: agree on the verdict.
+        let plan = try comm.everywhere { () throws(SparrowError) in
+            try JobParser.parse(text, file: job, outputDirectoryOverride: outputDirectory, ranks: comm.size)
         }
-        let plan = try JobParser.parse(text, file: job, outputDirectoryOverride: outputDirectory)
         if check {
             if comm.isRoot { print("\(job): valid (\(plan.inputs.count) inputs, \(plan.steps.count) steps, \(plan.outputs.count) outputs)") }
             return
@@ -49,7 +50,9 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run job files dropped into SPOOL/incoming, one after another, on all ranks.",
         discussion: """
-        Jobs move to SPOOL/running, then SPOOL/done or SPOOL/failed with NAME.report.json and NAME.log.
+        Each job gets an ID (sequence number and name, e.g. 000042-assemble): it moves to SPOOL/running/ID.yaml,
+        then SPOOL/done or SPOOL/failed with ID.report.json and ID.log; outputs go to SPOOL/output/ID/.
+        Input files must lie under an --allow-inputs directory (default SPOOL/inputs).
         SIGTERM finishes or checkpoints the current step and exits 0; a restart resumes the job.
         Example:
           mpirun -n 4 sparrow serve --spool /srv/sparrow
@@ -59,6 +62,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Spool directory.") var spool: String
     @Flag(name: .customLong("exit-when-idle"), help: "Exit once no job is waiting (batch use, tests).") var exitWhenIdle = false
     @Option(help: "Seconds between looks at SPOOL/incoming.") var poll: Double = 0.5
+    @Option(name: .customLong("allow-inputs"), help: "A directory job inputs may come from (repeatable; default SPOOL/inputs).")
+    var allowInputs: [String] = []
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -68,7 +73,7 @@ struct Serve: ParsableCommand {
         StopSignal.install()
         let start = System.now()
         let service = SpoolService(spool: spool, communicator: comm, threads: common.threadCount, quiet: common.quiet,
-                                   stopRequested: { StopSignal.requested })
+                                   allowedInputDirectories: allowInputs, stopRequested: { StopSignal.requested })
         try service.serve(exitWhenIdle: exitWhenIdle, pollSeconds: poll)
         // The service's own report: what it ran this time (each job has its own report in done/ or failed/).
         var report = newReport("serve", common, comm)

@@ -32,11 +32,20 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
 
+    @Option(name: .customLong("memory-limit"), help: "Memory per rank, e.g. 8G (default: available memory / ranks on the node).")
+    var memoryLimit: String?
+
     var threadCount: Int { max(1, threads ?? defaultThreadCount()) }
 
     func validateThreads() throws(SparrowError) {
         if let threads, threads < 1 || threads > 1024 {
             throw .field(name: "--threads", message: "must be in 1...1024, got \(threads)")
+        }
+        if let memoryLimit {
+            guard let bytes = MemoryBudget.parseSize(memoryLimit) else {
+                throw .field(name: "--memory-limit", message: "expected a size such as 512M, 8G or 1.5T, got '\(memoryLimit)'")
+            }
+            MemoryBudget.limitPerRank = bytes
         }
     }
 
@@ -44,6 +53,12 @@ struct CommonOptions: ParsableArguments {
     func write(_ report: Report, _ communicator: Communicator) throws(SparrowError) {
         guard let path = self.report else { return }
         _ = try communicator.onRoot { () throws(SparrowError) in try report.write(to: path) }
+    }
+
+    /// Warnings go to standard error on rank 0 whatever --quiet says: they are not progress.
+    func printWarnings(_ report: Report, _ communicator: Communicator) {
+        guard communicator.isRoot else { return }
+        for warning in report.warnings { System.printError("sparrow: warning: \(warning)") }
     }
 
     func progress(_ label: String, _ communicator: Communicator) -> Progress {
@@ -59,11 +74,13 @@ struct LoadOptions: ParsableArguments {
     @Option(name: .long, help: "parallel (each rank parses its byte range) or scatter (rank 0 parses).")
     var load: String = "parallel"
 
-    func options(threads: Int) throws(SparrowError) -> DistributedLoader.Options {
+    /// `allowsFlops`: only a product has flops to balance; other verbs refuse `--balance flops`
+    /// rather than quietly reading it as nnz. (The product reads by nnz, then rebalances.)
+    func options(threads: Int, allowsFlops: Bool = false) throws(SparrowError) -> DistributedLoader.Options {
         var o = DistributedLoader.Options()
         o.threads = threads
-        guard let b = BalanceRule(rawValue: balance) else {
-            throw .field(name: "--balance", message: "expected rows, nnz or flops, got '\(balance)'")
+        guard let b = BalanceRule(rawValue: balance), b != .flops || allowsFlops else {
+            throw .field(name: "--balance", message: "expected rows or nnz\(allowsFlops ? " or flops" : " (flops applies to spgemm only)"), got '\(balance)'")
         }
         o.balance = b == .flops ? .nnz : b
         guard let m = DistributedLoader.Method(rawValue: load) else {

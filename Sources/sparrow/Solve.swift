@@ -19,19 +19,32 @@ struct Solve: ParsableCommand {
     @Flag(help: "Solve each matrix given (a batch), writing DIR/NAME.x.mtx for each.") var many = false
     @Option(help: "Right-hand sides: ones, rowsums (A·1, so x = 1), random:K, or an array .mtx file.") var rhs: String = "ones"
     @Option(help: "cholesky, lu, qr, auto or pcg.") var method: String = "auto"
-    @Option(help: "Fill-reducing ordering: amd, metis or natural.") var ordering: String = "amd"
-    @Option(help: "PCG preconditioner: none, jacobi, cholesky, sparsified:KEEP (Cholesky of a sampled copy) or band:WIDTH.")
-    var preconditioner: String = "jacobi"
-    @Option(help: "PCG relative residual tolerance.") var tol: Double = 1e-10
-    @Option(name: .customLong("max-iterations"), help: "PCG iteration limit.") var maxIterations: Int = 1000
+    @Option(help: "Fill-reducing ordering: amd, metis or natural (direct solves and factor preconditioners).") var ordering: String?
+    @Option(name: .customLong("preconditioner"),
+            help: "PCG preconditioner: none, jacobi (default), cholesky, sparsified:KEEP (Cholesky of a sampled copy) or band:WIDTH.")
+    var preconditionerOption: String?
+    var preconditioner: String { preconditionerOption ?? "jacobi" }
+    var preconditionerGiven: Bool { preconditionerOption != nil }
+    @Option(name: .customLong("tol"), help: "PCG relative residual tolerance (default 1e-10).") var tolOption: Double?
+    @Option(name: .customLong("max-iterations"), help: "PCG iteration limit (default 1000).") var maxIterationsOption: Int?
+    var tol: Double { tolOption ?? 1e-10 }
+    var maxIterations: Int { maxIterationsOption ?? 1000 }
     @Option(name: .short, help: "Output X (array .mtx), or a directory with --many.") var output: String?
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         let comm = Runtime.communicator!
         try common.validateThreads()
-        guard let order = CholeskyFactorization.Ordering(rawValue: ordering) else {
-            throw SparrowError.field(name: "--ordering", message: "expected amd, metis or natural, got '\(ordering)'")
+        guard let order = CholeskyFactorization.Ordering(rawValue: ordering ?? "amd") else {
+            throw SparrowError.field(name: "--ordering", message: "expected amd, metis or natural, got '\(ordering ?? "")'")
+        }
+        // Options either act or are refused: the PCG ones mean nothing to a direct solve.
+        for (flag, given) in [("--preconditioner", preconditionerGiven), ("--tol", tolOption != nil), ("--max-iterations", maxIterationsOption != nil)]
+        where given && method != "pcg" {
+            throw SparrowError.field(name: flag, message: "applies to --method pcg only")
+        }
+        if method == "pcg", ordering != nil, preconditioner == "none" || preconditioner == "jacobi" {
+            throw SparrowError.field(name: "--ordering", message: "has no effect with --method pcg and the \(preconditioner) preconditioner (it orders factorizations)")
         }
         guard tol > 0, tol < 1 else { throw SparrowError.field(name: "--tol", message: "must be in (0, 1), got \(tol)") }
         guard maxIterations >= 1 else { throw SparrowError.field(name: "--max-iterations", message: "must be ≥ 1") }
@@ -56,20 +69,22 @@ struct Solve: ParsableCommand {
         var report = newReport("solve", common, comm)
         report.inputs = [("a", .string(matrices[0])), ("rhs", .string(rhs))]
         let (a, b) = try readProblem(comm, &report)
-        let (x, used, residual, factorNonzeros) = try BatchSolve.manyRightHandSides(a, b, method: method, ordering: order,
-                                                                                   communicator: comm, report: &report)
+        let solved = try BatchSolve.manyRightHandSides(a, b, method: method, ordering: order, communicator: comm, report: &report)
+        let (used, residual) = (solved.method, solved.residual)
         if let output {
             try report.measure("write") { () throws(SparrowError) in
-                _ = try comm.onRoot { () throws(SparrowError) in try MatrixMarket.write(x!, to: output) }
+                _ = try comm.onRoot { () throws(SparrowError) in try MatrixMarket.write(solved.solution!, to: output) }
             }
         }
         report.metric("method", .string(used.rawValue))
         report.metric("relative_residual", residual)
         report.metric("right_hand_sides", b.columns)
-        report.metric("factor_nnz", factorNonzeros)
+        report.metric("factor_nnz", solved.factorNonzeros)
+        report.metric("reciprocal_condition", solved.reciprocalCondition.map { JSONValue.number($0) } ?? .null)
         report.perRank = comm.perRankReport([("columns", Double(BatchSolve.columnShare(columns: b.columns, ranks: comm.size, rank: comm.rank).count)),
                                              ("bytes_received", Double(comm.bytesReceived))])
         report.time("total", System.now() - start)
+        common.printWarnings(report, comm)
         if comm.isRoot, !common.quiet {
             System.printError("sparrow: solved \(b.columns) right-hand side(s) by \(used.rawValue): relative residual \(residual)")
         }
@@ -106,20 +121,20 @@ struct Solve: ParsableCommand {
         guard distributed.globalRows == distributed.globalColumns else {
             throw SparrowError.usage("PCG needs a square symmetric positive definite matrix, got \(distributed.globalRows) × \(distributed.globalColumns)")
         }
-        let b = try comm.everywhere { () throws(SparrowError) -> DenseMatrix in
-            if rhs == "rowsums" {
-                let rowSums = distributed.local.multiply([Double](repeating: 1, count: distributed.globalColumns))
-                let all = try comm.allgatherv(rowSums)
-                return DenseMatrix(rows: all.count, columns: 1, values: all)
-            }
-            return try DenseSpec.parse(rhs, rows: distributed.globalRows, field: "--rhs")
+        let b: DenseMatrix
+        if rhs == "rowsums" {
+            let rowSums = distributed.local.multiply([Double](repeating: 1, count: distributed.globalColumns))
+            let all = try comm.allgatherv(rowSums)
+            b = DenseMatrix(rows: all.count, columns: 1, values: all)
+        } else {
+            b = try comm.everywhere { () throws(SparrowError) in try DenseSpec.parse(rhs, rows: distributed.globalRows, field: "--rhs") }
         }
         guard b.columns == 1 else { throw SparrowError.field(name: "--rhs", message: "PCG solves one right-hand side, got \(b.columns)") }
         let product = try DistributedSpMV(matrix: distributed, columnPartition: distributed.partition, communicator: comm)
         let owned = distributed.ownedRows
         let spelling = preconditioner
         let inverse = try report.measure("preconditioner") { () throws(SparrowError) in
-            try comm.everywhere { () throws(SparrowError) in try DistributedPreconditioner(spelling, distributed, communicator: comm) }
+            try DistributedPreconditioner(spelling, distributed, ordering: ordering, communicator: comm)
         }
         let progress = common.progress("pcg", comm)
         var solver = ConjugateGradient()
@@ -140,7 +155,8 @@ struct Solve: ParsableCommand {
         report.time("solve", System.now() - solveStart)
         progress.finish()
         let x = try comm.gatherv(result.solution)
-        if let output {
+        // A solve that did not converge writes its report (with the history) but no solution.
+        if let output, result.converged {
             try report.measure("write") { () throws(SparrowError) in
                 _ = try comm.onRoot { () throws(SparrowError) in
                     let all = x!.flatMap { $0 }
@@ -168,7 +184,13 @@ struct Solve: ParsableCommand {
     private func solveMany(_ comm: Communicator, method: SolveMethod, ordering: CholeskyFactorization.Ordering) throws {
         guard !matrices.isEmpty else { throw SparrowError.usage("--many needs at least one matrix") }
         guard let output else { throw SparrowError.usage("--many needs -o DIRECTORY for the solutions") }
-        guard System.isDirectory(output) else { throw SparrowError.output(path: output, message: "is not a directory") }
+        // Only rank 0 writes, so only rank 0 looks at (or makes) the directory; a trailing '/' asks for it to be made.
+        _ = try comm.onRoot { () throws(SparrowError) in
+            if output.hasSuffix("/"), !System.isDirectory(output) { try System.makeDirectories(output) }
+            guard System.isDirectory(output) else {
+                throw SparrowError.output(path: output, message: "is not a directory (end it with '/' to have it created)")
+            }
+        }
         let start = System.now()
         var report = newReport("solve", common, comm)
         report.inputs = matrices.enumerated().map { ("a\($0.offset + 1)", JSONValue.string($0.element)) } + [("rhs", .string(rhs))]
@@ -180,20 +202,32 @@ struct Solve: ParsableCommand {
             rightHandSide: { (a) throws(SparrowError) in try rightHandSide(for: a) },
             method: method, ordering: ordering, communicator: comm, report: &report, progress: progress)
         progress.finish()
-        if let results {
-            try report.measure("write") { () throws(SparrowError) in
-                for item in results {
-                    try MatrixMarket.write(item.solution, to: output + "/" + item.name + ".x.mtx")
+        try report.measure("write") { () throws(SparrowError) in
+            _ = try comm.onRoot { () throws(SparrowError) in
+                // All or nothing: a failed write removes the solutions already written.
+                var written: [String] = []
+                do throws(SparrowError) {
+                    for item in results ?? [] {
+                        let path = output + (output.hasSuffix("/") ? "" : "/") + item.name + ".x.mtx"
+                        try MatrixMarket.write(item.solution, to: path)
+                        written.append(path)
+                    }
+                } catch {
+                    for path in written { System.removeFile(path) }
+                    throw error
                 }
             }
+        }
+        if let results {
             report.history = results.map { item in
                 [("item", .string(item.name)), ("method", .string(item.method.rawValue)), ("relative_residual", .number(item.residual)),
                  ("seconds", .number(item.seconds)), ("rank", .integer(item.rank)), ("factor_nnz", .integer(item.factorNonzeros))]
             }
             report.metric("items", results.count)
             report.metric("max_relative_residual", results.map(\.residual).max() ?? 0)
+            for item in results { for warning in item.warnings { report.warn(warning) } }
         }
-        _ = try comm.agree(Result<Int, SparrowError>.success(0))
+        common.printWarnings(report, comm)
         report.time("total", System.now() - start)
         try common.write(report, comm)
     }

@@ -37,7 +37,7 @@ struct SpGEMMCommand: ParsableCommand {
         var report = newReport("spgemm", common, comm)
         report.inputs = [("a", .string(a)), ("b", .string(b))]
         let progress = common.progress("spgemm", comm)
-        var loadA = try load.options(threads: common.threadCount)
+        var loadA = try load.options(threads: common.threadCount, allowsFlops: true)
         loadA.transpose = transposeA
         var loadB = loadA
         loadB.transpose = transposeB

@@ -23,7 +23,7 @@ enum Supervisor {
                 maxFailures = v
                 rest = rest.dropFirst()
             case "--window":
-                guard let v = rest.first.flatMap({ Double($0) }), v > 0 else { return usage("--window needs seconds > 0") }
+                guard let v = rest.first.flatMap({ Double($0) }), v > 0, v <= 1e9 else { return usage("--window needs seconds in (0, 1e9]") }
                 window = v
                 rest = rest.dropFirst()
             case "--help", "-h":

@@ -112,6 +112,7 @@ final class JobsCLITests: XCTestCase {
         try "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n".write(toFile: singular, atomically: true, encoding: .utf8)
         try writeJob(spool + "/incoming", "broken3.yaml", "inputs: {S: \(singular)}\nsteps: [{name: x, op: solve, matrix: S, method: lu}]\n")
         let outcome = SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet",
+                                          "--allow-inputs", fixtures, "--allow-inputs", scratch.path,
                                           "--report", scratch.join("serve.json")], ranks: 2)
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let serveMetrics = readJSON(scratch.join("serve.json"))?["metrics"] as? [String: Any]
@@ -119,25 +120,27 @@ final class JobsCLITests: XCTestCase {
         XCTAssertEqual(serveMetrics?["jobs_failed"] as? Int, 3)
         let done = (try? FileManager.default.contentsOfDirectory(atPath: spool + "/done")) ?? []
         let failed = (try? FileManager.default.contentsOfDirectory(atPath: spool + "/failed")) ?? []
-        XCTAssertEqual(done.filter { $0.hasSuffix(".yaml") }.sorted(), (0..<7).map { "job\($0).yaml" })
-        XCTAssertEqual(failed.filter { $0.hasSuffix(".yaml") }.sorted(), ["broken1.yaml", "broken2.yaml", "broken3.yaml"])
+        // Jobs are taken in name order and numbered: broken1…3 get 1…3, job0…6 get 4…10.
+        func id(_ k: Int) -> String { String(format: "%06d-job%d", 4 + k, k) }
+        XCTAssertEqual(done.filter { $0.hasSuffix(".yaml") }.sorted(), (0..<7).map { id($0) + ".yaml" })
+        XCTAssertEqual(failed.filter { $0.hasSuffix(".yaml") }.sorted(), ["000001-broken1.yaml", "000002-broken2.yaml", "000003-broken3.yaml"])
         for k in 0..<7 {
-            XCTAssertTrue(done.contains("job\(k).report.json") && done.contains("job\(k).log"))
-            XCTAssertEqual(readJSON(spool + "/done/job\(k).report.json")?["command"] as? String, "run")
+            XCTAssertTrue(done.contains(id(k) + ".report.json") && done.contains(id(k) + ".log"))
+            XCTAssertEqual(readJSON(spool + "/done/" + id(k) + ".report.json")?["command"] as? String, "run")
         }
-        let log1 = (try? String(contentsOfFile: spool + "/failed/broken1.log", encoding: .utf8)) ?? ""
+        let log1 = (try? String(contentsOfFile: spool + "/failed/000001-broken1.log", encoding: .utf8)) ?? ""
         XCTAssertTrue(log1.contains("got 'nonsense'"), log1)
-        let log2 = (try? String(contentsOfFile: spool + "/failed/broken2.log", encoding: .utf8)) ?? ""
+        let log2 = (try? String(contentsOfFile: spool + "/failed/000002-broken2.log", encoding: .utf8)) ?? ""
         XCTAssertTrue(log2.contains("/nonexistent.mtx does not exist"), log2)
-        let log3 = (try? String(contentsOfFile: spool + "/failed/broken3.log", encoding: .utf8)) ?? ""
+        let log3 = (try? String(contentsOfFile: spool + "/failed/000003-broken3.log", encoding: .utf8)) ?? ""
         XCTAssertTrue(log3.contains("singular"), log3)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: spool + "/incoming")) ?? ["?"], [])
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: spool + "/running")) ?? ["?"], [])
         for k in 0..<7 {
-            let x = try MatrixMarket.readDense(path: spool + "/output/job\(k)/x.mtx")
+            let x = try MatrixMarket.readDense(path: spool + "/output/" + id(k) + "/x.mtx")
             XCTAssertEqual(x.rows, (10 + k) * (10 + k))
             XCTAssertLessThanOrEqual(x.values.map { abs($0 - 1) }.max() ?? 1, 1e-10)
-            XCTAssertEqual(readJSON(spool + "/output/job\(k)/f.json")?["nnz"] as? Int, 1061)
+            XCTAssertEqual(readJSON(spool + "/output/" + id(k) + "/f.json")?["nnz"] as? Int, 1061)
         }
     }
 }
@@ -187,13 +190,13 @@ final class SupervisorCLITests: XCTestCase {
         let drained = DrainedPipe(errors)
         try supervisor.run()
         // Wait until two items are recorded, then kill one rank (not mpirun) with SIGKILL.
-        let checkpoints = spool + "/checkpoints/batch"
+        let checkpoints = spool + "/checkpoints/000001-batch"
         var deadline = Date().addingTimeInterval(120)
         var killed = false
         while Date() < deadline, supervisor.isRunning {
             let recorded = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { $0.hasSuffix(".done") }
             if recorded.count >= 2 {
-                let ranks = try processes(matching: "^\(binary) serve --spool \(spool)")
+                let ranks = try processes(matching: "\(binary) serve --spool \(spool)")
                 if let victim = ranks.first {
                     kill(victim, SIGKILL)
                     killed = true
@@ -211,14 +214,14 @@ final class SupervisorCLITests: XCTestCase {
         XCTAssertEqual(supervisor.terminationStatus, 0, log)
         XCTAssertTrue(log.contains("exited with status 137"), log)
         XCTAssertTrue(log.contains("restart 1"), log)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/done/batch.yaml"), log)
-        let report = readJSON(spool + "/done/batch.report.json")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/done/000001-batch.yaml"), log)
+        let report = readJSON(spool + "/done/000001-batch.report.json")
         XCTAssertEqual((report?["metrics"] as? [String: Any])?["resumed"] as? Bool, true)
         let step = (report?["history"] as? [[String: Any]])?.first ?? [:]
         let resumed = step["resumed_items"] as? Int ?? 0
         XCTAssertGreaterThanOrEqual(resumed, 2, "items solved before the kill are not solved again")
         XCTAssertEqual((step["solved_items"] as? Int ?? 0) + resumed, 12)
-        XCTAssertEqual(FileManager.default.contents(atPath: spool + "/output/batch/solutions.mtx"),
+        XCTAssertEqual(FileManager.default.contents(atPath: spool + "/output/000001-batch/solutions.mtx"),
                        FileManager.default.contents(atPath: scratch.join("reference/solutions.mtx")),
                        "outputs equal those of an uninterrupted run")
         XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoints), "checkpoint removed after success")
@@ -255,7 +258,7 @@ final class SupervisorCLITests: XCTestCase {
         service.standardOutput = FileHandle.nullDevice
         service.standardError = FileHandle.nullDevice
         try service.run()
-        let iterate = spool + "/checkpoints/p/x.pcg.x.mtx"
+        let iterate = spool + "/checkpoints/000001-p/x.pcg.x.mtx"
         var deadline = Date().addingTimeInterval(120)
         while Date() < deadline, service.isRunning, !FileManager.default.fileExists(atPath: iterate) { usleep(10_000) }
         XCTAssertTrue(FileManager.default.fileExists(atPath: iterate), "PCG recorded an iterate")
@@ -264,29 +267,26 @@ final class SupervisorCLITests: XCTestCase {
         while service.isRunning, Date() < deadline { usleep(20_000) }
         service.waitUntilExit()
         XCTAssertEqual(service.terminationStatus, 0, "SIGTERM ends the service cleanly")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/running/p.yaml"), "the interrupted job waits in running/")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/running/000001-p.yaml"), "the interrupted job waits in running/")
         XCTAssertTrue(FileManager.default.fileExists(atPath: iterate), "with its checkpoint")
         // A restart resumes it.
         let outcome = SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        let step = (readJSON(spool + "/done/p.report.json")?["history"] as? [[String: Any]])?.first ?? [:]
+        let step = (readJSON(spool + "/done/000001-p.report.json")?["history"] as? [[String: Any]])?.first ?? [:]
         XCTAssertGreaterThan(step["resumed_at_iteration"] as? Int ?? 0, 0, "\(step)")
-        let x = try MatrixMarket.readDense(path: spool + "/output/p/x.mtx").values
+        let x = try MatrixMarket.readDense(path: spool + "/output/000001-p/x.mtx").values
         let reference = try MatrixMarket.readDense(path: scratch.join("reference/x.mtx")).values
         let difference = zip(x, reference).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
         XCTAssertLessThanOrEqual(difference, 1e-8 * norm2(reference))
     }
 
-    /// PIDs whose full command line matches an extended regular expression.
-    private func processes(matching pattern: String) throws -> [pid_t] {
-        let pgrep = Process()
-        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-        pgrep.arguments = ["-f", pattern]
-        let out = Pipe()
-        pgrep.standardOutput = out
-        try pgrep.run()
-        pgrep.waitUntilExit()
-        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .split(separator: "\n").compactMap { pid_t($0) }
+    /// PIDs whose full command line (arguments joined by spaces) starts with `prefix`,
+    /// read from /proc so the suite needs no procps on a bare system.
+    private func processes(matching prefix: String) throws -> [pid_t] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let command = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            return command.hasPrefix(prefix) ? pid : nil
+        }
     }
 }

@@ -83,7 +83,7 @@ final class SolveCLITests: XCTestCase {
         try "%%MatrixMarket matrix array real general\n5 1\n1\n2\n3\n4\n5\n".write(toFile: wrongRows, atomically: true, encoding: .utf8)
         outcome = SparrowProcess.run(["solve", fixtures + "/west0067.mtx", "--rhs", wrongRows, "-o", scratch.join("x.mtx")], ranks: 2)
         XCTAssertEqual(outcome.status, 2)
-        XCTAssertEqual(outcome.stderrLines, ["sparrow: error: \(wrongRows): has 5 rows, expected 67 to match the matrix"])
+        XCTAssertEqual(outcome.stderrLines, ["sparrow: error: \(wrongRows):2: has 5 rows, expected 67 to match the matrix"])
         outcome = SparrowProcess.run(["solve", fixtures + "/west0067.mtx", "--method", "cholesky", "-o", scratch.join("x.mtx")])
         XCTAssertEqual(outcome.status, 2)
         XCTAssertTrue(outcome.stderr.contains("Cholesky needs a symmetric matrix"), outcome.stderr)

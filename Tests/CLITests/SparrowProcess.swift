@@ -22,13 +22,14 @@ enum SparrowProcess {
         let status: Int32
         let stdout: String
         let stderr: String
+        var seconds = 0.0
         var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
     }
 
-    static func run(_ arguments: [String], ranks: Int? = nil, timeout: TimeInterval = 300,
+    static func run(_ arguments: [String], ranks: Int? = nil, timeout: TimeInterval = 300, environment extra: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line) -> Outcome {
         let process = Process()
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         environment["OMPI_MCA_btl"] = "self,vader,tcp"
@@ -37,7 +38,7 @@ enum SparrowProcess {
         process.environment = environment
         if let ranks {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-            process.arguments = ["-q", "-n", String(ranks), "--oversubscribe", binary] + arguments
+            process.arguments = ["-q", "-n", String(ranks), "--oversubscribe"] + extra.keys.sorted().flatMap { ["-x", $0] } + [binary] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
@@ -51,14 +52,16 @@ enum SparrowProcess {
         }
         // Drain pipes concurrently so a chatty child never blocks on a full pipe.
         let outData = DrainedPipe(out), errData = DrainedPipe(err)
-        let deadline = Date().addingTimeInterval(timeout)
+        let started = Date()
+        let deadline = started.addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { usleep(10_000) }
         if process.isRunning {
             process.terminate()
             XCTFail("sparrow \(arguments.joined(separator: " ")) (ranks \(ranks ?? 1)) did not finish in \(timeout) s", file: file, line: line)
         }
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: outData.text(), stderr: errData.text())
+        return Outcome(status: process.terminationStatus, stdout: outData.text(), stderr: errData.text(),
+                       seconds: Date().timeIntervalSince(started))
     }
 }
 

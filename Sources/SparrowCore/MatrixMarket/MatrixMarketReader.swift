@@ -75,7 +75,7 @@ public final class MappedFile: @unchecked Sendable {
         self.path = path
         count = file.size
         if count == 0 { address = nil; return }
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         defer { close(fd) }
         let mapped = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         if mapped == MAP_FAILED || mapped == nil {
@@ -214,8 +214,13 @@ public enum MatrixMarket {
     /// Reads a whole file on this process, parsing line-aligned slices on `threads` threads.
     public static func read(path: String, threads: Int = 1) throws(SparrowError) -> MatrixMarketFile {
         let mapped = try MappedFile(path: path)
-        let bytes = mapped.bytes
+        return try parse(mapped.bytes, file: path, threads: threads)
+    }
+
+    /// Parses a whole file's bytes (`file` names it in errors).
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file path: String, threads: Int = 1) throws(SparrowError) -> MatrixMarketFile {
         let header = try MatrixMarketHeader.parse(bytes, isComplete: true, file: path)
+        try header.checkMemory(file: path)
         let region = parseRegion(bytes, start: header.dataOffset, end: bytes.count, header: header, threads: threads)
         if let problem = region.problem {
             throw .input(file: path, line: header.dataLine + problem.lineOffset, message: problem.message)

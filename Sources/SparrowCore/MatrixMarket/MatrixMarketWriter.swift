@@ -16,6 +16,9 @@ extension MatrixMarket {
                 throw .usage("cannot write \(path) as skew-symmetric: the matrix is not skew-symmetric")
             }
         }
+        if field == .integer, let bad = matrix.values.firstIndex(where: { !($0 == $0.rounded() && abs($0) < 9.2e18) }) {
+            throw .usage("cannot write \(path) as integer: value \(matrix.values[bad]) is not an integer in the 64-bit range")
+        }
         let sorted = matrix.sortedColumns()
         let lowerOnly = symmetry != .general
         let strict = symmetry == .skewSymmetric

@@ -1,0 +1,165 @@
+import Foundation
+import SparrowCore
+import XCTest
+
+/// The spool service cannot lose or leak data: hostile names, planted links,
+/// FIFOs, inputs outside the allowed directories, a name submitted twice, and
+/// a job that kills its worker twice.
+final class SpoolSafetyCLITests: XCTestCase {
+    let fixtures = SparrowProcess.fixtures
+
+    /// Written elsewhere and moved in, as users should.
+    private func submit(_ spool: String, _ name: String, _ text: String) throws {
+        let temporary = spool + "/.submit-" + UUID().uuidString
+        try text.write(toFile: temporary, atomically: true, encoding: .utf8)
+        XCTAssertEqual(rename(temporary, spool + "/incoming/" + name), 0)
+    }
+
+    private func listing(_ path: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+    }
+
+    /// Every file under `root` with its contents (symlinks as their targets), to prove nothing changed.
+    private func snapshot(_ root: String) -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = root + "/" + relative
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                files[relative] = Data(("link:" + target).utf8)
+            } else {
+                files[relative] = FileManager.default.contents(atPath: path) ?? Data("dir".utf8)
+            }
+        }
+        return files
+    }
+
+    private func serve(_ spool: String, _ extra: [String] = [], ranks: Int = 2) -> SparrowProcess.Outcome {
+        SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"] + extra, ranks: ranks, timeout: 120)
+    }
+
+    func testHostileSubmissionsAreRejectedAndNothingOutsideTheSpoolChanges() throws {
+        let scratch = ScratchDirectory()
+        let spool = scratch.join("spool"), outside = scratch.join("outside"), allowed = scratch.join("allowed")
+        for directory in [spool + "/incoming", outside + "/private", allowed] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try "do not touch".write(toFile: outside + "/canary.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: fixtures + "/west0067.mtx", toPath: outside + "/private/secret.mtx")
+        try FileManager.default.copyItem(atPath: fixtures + "/west0067.mtx", toPath: allowed + "/west0067.mtx")
+        try FileManager.default.copyItem(atPath: fixtures + "/bcsstk13.mtx", toPath: allowed + "/bcsstk13.mtx")
+        let before = snapshot(outside)
+
+        let valid = "inputs: {A: {path: \(allowed)/west0067.mtx}}\nsteps: [{name: f, op: info, matrix: A}]\noutputs: {f: f.json}\n"
+        try submit(spool, "...yaml", valid)                 // would be job '..': the spool itself
+        try submit(spool, ".hidden.yaml", valid)
+        try submit(spool, "a b.yaml", valid)
+        try submit(spool, "x\u{1E}y.yaml", valid)
+        try submit(spool, "steal.yaml", "inputs: {A: {path: \(outside)/private/secret.mtx}}\nsteps: [{name: f, op: info, matrix: A}]\noutputs: {f: f.json}\n")
+        XCTAssertEqual(symlink(outside + "/canary.txt", spool + "/incoming/link.yaml"), 0)
+        XCTAssertEqual(mkfifo(spool + "/incoming/fifo.yaml", 0o644), 0)
+        // Links planted where a job's output and checkpoint directories would go if IDs were a plain count
+        // (same.yaml is the sixth entry in name order).
+        for directory in ["output", "checkpoints"] {
+            try FileManager.default.createDirectory(atPath: spool + "/" + directory, withIntermediateDirectories: true)
+            XCTAssertEqual(symlink(outside, spool + "/\(directory)/000006-same"), 0)
+        }
+        try submit(spool, "same.yaml", valid)
+
+        var outcome = serve(spool, ["--allow-inputs", allowed])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        var failed = listing(spool + "/failed")
+        let logs = failed.filter { $0.hasSuffix(".log") }.map { (try? String(contentsOfFile: spool + "/failed/" + $0, encoding: .utf8)) ?? "" }
+        for reason in ["job name '..' must start with a letter or digit", "job name '.hidden' must start with a letter or digit",
+                       "job name 'a b' may contain only letters", "job name 'x\u{1E}y' may contain only letters",
+                       "'link.yaml' is not a regular file", "'fifo.yaml' is not a regular file",
+                       "is outside the directories this service allows"] {
+            XCTAssertEqual(logs.filter { $0.contains(reason) }.count, 1, "one rejection for: \(reason)\n\(logs)")
+        }
+        XCTAssertEqual(listing(spool + "/incoming"), [])
+        let done = listing(spool + "/done")
+        XCTAssertEqual(done.count, 3, "\(done)")
+        let firstID = String(done.first { $0.hasSuffix("-same.yaml") }?.dropLast(5) ?? "")
+        XCTAssertEqual(done, [firstID + ".log", firstID + ".report.json", firstID + ".yaml"])
+        XCTAssertNotEqual(firstID, "000006-same", "IDs skip every name already in the spool, planted ones too")
+        XCTAssertEqual(readJSON(spool + "/output/\(firstID)/f.json")?["nnz"] as? Int, 294)
+        XCTAssertEqual(System.entryKind(spool + "/output/\(firstID)"), .directory)
+
+        // The same name again, with another input: a new ID, and the first result stays as it was.
+        let first = snapshot(spool + "/output/\(firstID)")
+        try submit(spool, "same.yaml", valid.replacingOccurrences(of: "west0067", with: "bcsstk13"))
+        outcome = serve(spool, ["--allow-inputs", allowed])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let second = listing(spool + "/done").filter { $0.hasSuffix("-same.yaml") }
+        XCTAssertEqual(second.count, 2, "\(second)")
+        let secondID = String(second.last?.dropLast(5) ?? "")
+        XCTAssertNotEqual(secondID, firstID)
+        XCTAssertEqual(readJSON(spool + "/output/\(secondID)/f.json")?["nnz"] as? Int, 83883)
+        XCTAssertEqual(snapshot(spool + "/output/\(firstID)"), first, "an earlier result never changes")
+
+        XCTAssertEqual(snapshot(outside), before, "nothing outside the spool is written or deleted")
+        failed = listing(spool + "/failed")
+        XCTAssertTrue(failed.contains { $0.hasSuffix(".rejected") }, "rejected entries kept for the operator: \(failed)")
+    }
+
+    func testAJobThatKillsItsWorkerTwiceIsFailedAndTheNextJobRuns() throws {
+        let scratch = ScratchDirectory()
+        let spool = scratch.join("spool")
+        try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
+        // Long enough to be killed while it runs (thousands of PCG iterations).
+        try submit(spool, "a-slow.yaml", """
+        inputs: {L: {generate: {kind: grid3d, n: 40, shift: 0.00001}}}
+        steps:
+          - {name: x, op: pcg, matrix: L, rhs: random:1, preconditioner: none, tol: 1.0e-14, max_iterations: 100000}
+        """)
+        try submit(spool, "b-quick.yaml", "inputs: {G: {generate: {kind: grid2d, n: 5, shift: 1}}}\nsteps: [{name: f, op: info, matrix: G}]\noutputs: {f: f.json}\n")
+        let binary = SparrowProcess.binary
+        let supervisor = Process()
+        supervisor.executableURL = URL(fileURLWithPath: binary)
+        supervisor.arguments = ["supervise", "--max-failures", "5", "--window", "300", "--", "mpirun", "-q", "-n", "2", "--oversubscribe",
+                                binary, "serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        supervisor.environment = environment
+        let errors = Pipe()
+        supervisor.standardError = errors
+        supervisor.standardOutput = FileHandle.nullDevice
+        let drained = DrainedPipe(errors)
+        try supervisor.run()
+        var killed: Set<pid_t> = []
+        let deadline = Date().addingTimeInterval(180)
+        // Each time the slow job is running on a fresh worker, kill one of its ranks.
+        while killed.count < 2, Date() < deadline, supervisor.isRunning {
+            let running = FileManager.default.fileExists(atPath: spool + "/running/000001-a-slow.yaml")
+            let ranks = processes(startingWith: "\(binary) serve --spool \(spool)").filter { !killed.contains($0) }
+            if running, ranks.count == 2, FileManager.default.fileExists(atPath: spool + "/checkpoints/000001-a-slow") {
+                usleep(300_000)
+                kill(ranks[0], SIGKILL)
+                killed.insert(ranks[0])
+            }
+            usleep(20_000)
+        }
+        XCTAssertEqual(killed.count, 2, "the slow job's worker was killed twice")
+        while supervisor.isRunning, Date() < deadline { usleep(50_000) }
+        if supervisor.isRunning { supervisor.terminate(); XCTFail("supervisor did not finish") }
+        supervisor.waitUntilExit()
+        let log = drained.text()
+        XCTAssertEqual(supervisor.terminationStatus, 0, log)
+        XCTAssertTrue(listing(spool + "/failed").contains("000001-a-slow.yaml"), log)
+        let reason = (try? String(contentsOfFile: spool + "/failed/000001-a-slow.log", encoding: .utf8)) ?? ""
+        XCTAssertTrue(reason.contains("not resumed again"), reason)
+        XCTAssertTrue(listing(spool + "/done").contains("000002-b-quick.yaml"), log)
+        XCTAssertEqual(readJSON(spool + "/output/000002-b-quick/f.json")?["rows"] as? Int, 25)
+        XCTAssertEqual(listing(spool + "/running"), [])
+    }
+
+    /// PIDs whose command line (arguments joined by spaces) starts with `prefix`, from /proc.
+    private func processes(startingWith prefix: String) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let command = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            return command.hasPrefix(prefix) ? pid : nil
+        }.sorted()
+    }
+}

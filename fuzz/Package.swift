@@ -1,0 +1,18 @@
+// swift-tools-version: 6.0
+// Fuzz targets for the two parsers that read untrusted input: Matrix Market
+// files and YAML job files. A package of its own, so libFuzzer's flags
+// (-sanitize=fuzzer,address) never touch the product's build. Run with
+// scripts/fuzz.sh; the test suite replays fuzz/corpus/ on every run.
+import PackageDescription
+
+let package = Package(
+    name: "SparrowFuzz",
+    dependencies: [.package(name: "Sparrow", path: "..")],
+    targets: [
+        .executableTarget(name: "FuzzMatrixMarket", dependencies: [.product(name: "SparrowCore", package: "Sparrow")],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "FuzzJobParser", dependencies: [.product(name: "SparrowJobs", package: "Sparrow")],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+    ],
+    swiftLanguageModes: [.v6]
+)
