@@ -9,10 +9,8 @@ let package = Package(
     name: "SparrowFuzz",
     dependencies: [.package(name: "Sparrow", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzMatrixMarket", dependencies: [.product(name: "SparrowCore", package: "Sparrow")],
-                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
-        .executableTarget(name: "FuzzJobParser", dependencies: [.product(name: "SparrowJobs", package: "Sparrow")],
-                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "FuzzMatrixMarket", dependencies: [.product(name: "SparrowCore", package: "Sparrow")]),
+        .executableTarget(name: "FuzzJobParser", dependencies: [.product(name: "SparrowJobs", package: "Sparrow")]),
     ],
     swiftLanguageModes: [.v6]
 )

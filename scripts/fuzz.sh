@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the Matrix Market reader and the job-file parser with libFuzzer.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 600)
-# Builds fuzz/ (a package of its own) with -sanitize=fuzzer,address, starts each
+# Builds fuzz/ (a package of its own) with -sanitize=fuzzer,address -Xswiftc -use-ld=lld, starts each
 # target from the committed seeds in fuzz/corpus/TARGET, keeps what it finds in
 # fuzz/work/TARGET (ignored by git), and prints executions, executions per second,
 # corpus size and crashes. A crash leaves fuzz/work/crash-* and makes the script
@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 ./scripts/install-deps.sh
-swift build --package-path fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing 2>&1 | tail -n 1
-bin=$(swift build --package-path fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing --show-bin-path)
+swift build --package-path fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld 2>&1 | tail -n 1
+bin=$(swift build --package-path fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --show-bin-path)
 status=0
 for target in matrixmarket jobs; do
   case $target in matrixmarket) exe=FuzzMatrixMarket ;; jobs) exe=FuzzJobParser ;; esac
@@ -23,8 +23,9 @@ for target in matrixmarket jobs; do
       -print_final_stats=1 -artifact_prefix="fuzz/work/crash-$target-" >"$log" 2>&1 || status=1
   runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
   speed=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}')
-  corpus=$(ls "fuzz/work/$target" | wc -l)
-  crashes=$(ls fuzz/work/crash-$target-* 2>/dev/null | wc -l)
-  echo "fuzz $target: ${runs:-?} executions in ${seconds} s (${speed:-?}/s), corpus $corpus inputs (+$(ls fuzz/corpus/$target | wc -l) seeds), crashes $crashes"
+  corpus=$(find "fuzz/work/$target" -type f | wc -l)
+  seeds=$(find "fuzz/corpus/$target" -type f | wc -l)
+  crashes=$(find fuzz/work -maxdepth 1 -name "crash-$target-*" | wc -l)
+  echo "fuzz $target: ${runs:-?} executions in ${seconds} s (${speed:-?}/s), corpus $corpus inputs found + $seeds seeds, crashes $crashes"
 done
 exit $status
