@@ -4,6 +4,11 @@
 /// Files written column by column (MATLAB, SuiteSparse) arrive sorted, so the
 /// common case is a single scatter.
 public enum CoordinateAssembler {
+    // Exported specializations: callers in other modules (the distributed
+    // loader) otherwise get the generic body, whose index conversions go
+    // through BinaryInteger witnesses (≈ 20 % of a one-rank load).
+    @_specialize(exported: true, where RowIndex == Int32)
+    @_specialize(exported: true, where RowIndex == Int)
     public static func csr<RowIndex: BinaryInteger>(
         rows: Int, columns: Int,
         rowIndices: UnsafeBufferPointer<RowIndex>, columnIndices: UnsafeBufferPointer<Int32>,
