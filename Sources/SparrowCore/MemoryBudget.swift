@@ -79,8 +79,9 @@ extension MatrixMarketHeader {
             let expanded = symmetry == .general ? stored : 2 * stored
             return stored * 16 + expanded * (16 + 12) + Double(rows + 1) * 16
         case .array:
-            // Dense values, plus a sparse copy when a sparse matrix is asked for.
-            return Double(rows) * Double(columns) * 8 * 2
+            // Dense values, plus a sparse copy (and its row pointers) when a sparse matrix is asked for:
+            // a 0-column array with 2·10^8 rows holds no values but 1.6 GB of row pointers (found by fuzzing).
+            return Double(rows) * Double(columns) * 8 * 2 + Double(rows + 1) * 16
         }
     }
 

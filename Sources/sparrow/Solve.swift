@@ -118,41 +118,21 @@ struct Solve: ParsableCommand {
             try DistributedLoader.load(path: matrices[0], options: { var o = DistributedLoader.Options(); o.threads = common.threadCount; return o }(),
                                        communicator: comm)
         }
-        guard distributed.globalRows == distributed.globalColumns else {
-            throw SparrowError.usage("PCG needs a square symmetric positive definite matrix, got \(distributed.globalRows) × \(distributed.globalColumns)")
-        }
-        let b: DenseMatrix
-        if rhs == "rowsums" {
-            let rowSums = distributed.local.multiply([Double](repeating: 1, count: distributed.globalColumns))
-            let all = try comm.allgatherv(rowSums)
-            b = DenseMatrix(rows: all.count, columns: 1, values: all)
-        } else {
-            b = try comm.everywhere { () throws(SparrowError) in try DenseSpec.parse(rhs, rows: distributed.globalRows, field: "--rhs") }
-        }
-        guard b.columns == 1 else { throw SparrowError.field(name: "--rhs", message: "PCG solves one right-hand side, got \(b.columns)") }
-        let product = try DistributedSpMV(matrix: distributed, columnPartition: distributed.partition, communicator: comm)
-        let owned = distributed.ownedRows
-        let spelling = preconditioner
-        let inverse = try report.measure("preconditioner") { () throws(SparrowError) in
-            try DistributedPreconditioner(spelling, distributed, ordering: ordering, communicator: comm)
-        }
+        let b = try DistributedPCG.ownedRightHandSide(rhs, for: distributed, field: "--rhs", communicator: comm)
+        var pcg = DistributedPCG()
+        pcg.tolerance = tol
+        pcg.maximumIterations = maxIterations
+        pcg.preconditioner = preconditioner
+        pcg.ordering = ordering
         let progress = common.progress("pcg", comm)
-        var solver = ConjugateGradient()
-        solver.tolerance = tol
-        solver.maximumIterations = maxIterations
         var history: [[(String, JSONValue)]] = []
         let solveStart = System.now()
-        let apply: ([Double]) throws(SparrowError) -> [Double] = { (v) throws(SparrowError) in try product.apply(v, communicator: comm) }
-        let precondition: ([Double]) throws(SparrowError) -> [Double] = { (r) throws(SparrowError) in
-            try inverse.apply(r, communicator: comm)
-        }
-        let monitor: (Int, Double, [Double]) throws(SparrowError) -> Void = { k, relative, _ in
+        let result = try pcg.solve(distributed, rightHandSide: b, communicator: comm) { k, relative, _ in
             history.append([("iteration", .integer(k)), ("relative_residual", .number(relative))])
             progress.update(k, of: 0, detail: "residual \(relative)")
         }
-        let result = try solver.solve(Array(b.values[owned]), apply: apply, precondition: precondition,
-                                      dotProduct: { comm.allreduce(dot($0, $1), .sum) }, monitor: monitor)
-        report.time("solve", System.now() - solveStart)
+        report.time("preconditioner", result.setupSeconds)
+        report.time("solve", System.now() - solveStart - result.setupSeconds)
         progress.finish()
         let x = try comm.gatherv(result.solution)
         // A solve that did not converge writes its report (with the history) but no solution.
@@ -166,18 +146,18 @@ struct Solve: ParsableCommand {
         }
         report.history = history
         report.metric("method", .string("pcg"))
-        report.metric("preconditioner", .string(inverse.description))
+        report.metric("preconditioner", .string(preconditioner))
         report.metric("iterations", result.iterations)
         report.metric("converged", .bool(result.converged))
-        report.metric("relative_residual", result.relativeResiduals.last ?? 0)
+        report.metric("relative_residual", result.finalRelativeResidual)
         report.time("communication", comm.communicationSeconds)
         report.time("total", System.now() - start)
         try common.write(report, comm)
         if !result.converged {
-            throw SparrowError.computation("PCG did not converge in \(maxIterations) iterations (relative residual \(result.relativeResiduals.last ?? Double.nan), tolerance \(tol))")
+            throw SparrowError.computation("PCG did not converge in \(maxIterations) iterations (relative residual \(result.finalRelativeResidual), tolerance \(tol))")
         }
         if comm.isRoot, !common.quiet {
-            System.printError("sparrow: PCG converged in \(result.iterations) iterations: relative residual \(result.relativeResiduals.last ?? 0)")
+            System.printError("sparrow: PCG converged in \(result.iterations) iterations: relative residual \(result.finalRelativeResidual)")
         }
     }
 

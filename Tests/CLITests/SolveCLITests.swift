@@ -9,21 +9,15 @@ final class SolveCLITests: XCTestCase {
 
     private func metrics(_ path: String) -> [String: Any] { readJSON(path)?["metrics"] as? [String: Any] ?? [:] }
 
-    private func independentResidual(_ a: CSRMatrix, _ x: [Double], _ b: [Double]) -> Double {
-        var r = a.multiply(x)
-        for i in 0..<r.count { r[i] -= b[i] }
-        return norm2(r) / norm2(b)
-    }
-
     func testAccuracyOnTheAcceptanceMatrices() throws {
         let scratch = ScratchDirectory()
         // bcsstk13 by Cholesky with b = A·1: report and independent residual agree, ≤ 1e-12.
         var outcome = SparrowProcess.run(["solve", fixtures + "/bcsstk13.mtx", "--rhs", "rowsums", "--method", "cholesky",
                                           "-o", scratch.join("x.mtx"), "--report", scratch.join("r.json"), "--quiet"])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        let a = try MatrixMarket.readCSR(path: fixtures + "/bcsstk13.mtx")
-        let x = try MatrixMarket.readDense(path: scratch.join("x.mtx")).values
-        let r = independentResidual(a, x, a.multiply([Double](repeating: 1, count: a.rows)))
+        let a = try NaiveMatrix(path: fixtures + "/bcsstk13.mtx")
+        let x = try NaiveMatrix.denseValues(path: scratch.join("x.mtx"))
+        let r = a.relativeResidual(x: x, b: a.multiply([Double](repeating: 1, count: a.columns)))
         let reported = metrics(scratch.join("r.json"))["relative_residual"] as? Double ?? 1
         XCTAssertLessThanOrEqual(r, 1e-12)
         XCTAssertLessThanOrEqual(reported, 1e-12)
@@ -34,6 +28,11 @@ final class SolveCLITests: XCTestCase {
                                           "--report", scratch.join("r.json"), "--quiet"], ranks: 2)
             XCTAssertEqual(outcome.status, 0, outcome.stderr)
             XCTAssertLessThanOrEqual(metrics(scratch.join("r.json"))["relative_residual"] as? Double ?? 1, 1e-10, name)
+            // Recomputed here, by a reader and product that share no code with Sparrow.
+            let reference = try NaiveMatrix(path: fixtures + "/" + name)
+            let solution = try NaiveMatrix.denseValues(path: scratch.join("x.mtx"))
+            XCTAssertLessThanOrEqual(reference.relativeResidual(x: solution, b: reference.multiply([Double](repeating: 1, count: reference.columns))),
+                                     1e-10, name)
         }
         // Least squares on ash219 by auto (rectangular → QR): normal-equations residual.
         outcome = SparrowProcess.run(["solve", fixtures + "/ash219.mtx", "--rhs", "ones", "--method", "auto", "-o", scratch.join("x.mtx"),
@@ -52,6 +51,10 @@ final class SolveCLITests: XCTestCase {
                                           "--report", scratch.join("c.json"), "--quiet"])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         XCTAssertLessThanOrEqual(metrics(scratch.join("c.json"))["relative_residual"] as? Double ?? 1, 1e-12)
+        // The residual again, recomputed here from the files (b = random:1 is its documented seeded vector).
+        let reference = try NaiveMatrix(path: lap)
+        let b = try DenseSpec.parse("random:1", rows: reference.rows, field: "rhs").values
+        XCTAssertLessThanOrEqual(reference.relativeResidual(x: try NaiveMatrix.denseValues(path: scratch.join("xc.mtx")), b: b), 1e-12)
         for ranks in [1, 3] {
             outcome = SparrowProcess.run(["solve", lap, "--rhs", "random:1", "--method", "pcg", "--preconditioner", "band:40",
                                           "--tol", "1e-10", "-o", scratch.join("xp.mtx"), "--report", scratch.join("p.json"), "--quiet"], ranks: ranks)

@@ -105,7 +105,8 @@ final class SpineCLITests: XCTestCase {
     func testDistributedSpMVEqualsSerial() throws {
         let scratch = ScratchDirectory()
         for name in ["bcsstk13.mtx", "bayer10.mtx", "ash219.mtx"] {
-            let a = try MatrixMarket.readCSR(path: fixtures + "/" + name)
+            // y = A x by a triplet loop over the file as read by a reader that shares no code with Sparrow.
+            let a = try NaiveMatrix(path: fixtures + "/" + name)
             let x = try DenseSpec.parse("random:1", rows: a.columns, field: "x").values
             let expected = a.multiply(x)
             for ranks in [1, 2, 3] {
@@ -134,6 +135,24 @@ final class SpineCLITests: XCTestCase {
             XCTAssertFalse(files[0].isEmpty)
             XCTAssertEqual(files[0], files[1], args.joined(separator: " "))
             XCTAssertEqual(files[0], files[2], args.joined(separator: " "))
+        }
+        // And equals the expected files an independent Python implementation wrote (Fixtures/generated/make_expected.py).
+        for (args, expected) in [(["rmat", "--scale", "6", "--edge-factor", "4", "--seed", "3"], "rmat-s6-e4-seed3.mtx"),
+                                 (["er", "--scale", "6", "--edge-factor", "4", "--seed", "5"], "er-s6-e4-seed5.mtx"),
+                                 (["grid2d", "--n", "5", "--shift", "0.5"], "grid2d-n5-shift0.5.mtx"),
+                                 (["grid3d", "--n", "3", "--shift", "0"], "grid3d-n3-shift0.mtx")] {
+            for ranks in [1, 3] {
+                let out = scratch.join("expected-check.mtx")
+                XCTAssertEqual(SparrowProcess.run(["generate"] + args + ["-o", out, "--quiet"], ranks: ranks).status, 0)
+                let made = try NaiveMatrix(path: out), reference = try NaiveMatrix(path: fixtures + "/generated/" + expected)
+                XCTAssertEqual(made.rows, reference.rows, expected)
+                XCTAssertEqual(made.entries.count, reference.entries.count, expected)
+                for (m, r) in zip(made.entries, reference.entries) {
+                    XCTAssertEqual(m.row, r.row, expected)
+                    XCTAssertEqual(m.column, r.column, expected)
+                    XCTAssertEqual(m.value, r.value, accuracy: 1e-15 * max(1, abs(r.value)), expected)
+                }
+            }
         }
         // And the file equals the library's serial generator.
         let out = scratch.join("er.mtx")

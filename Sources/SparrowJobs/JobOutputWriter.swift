@@ -1,0 +1,54 @@
+import SparrowCore
+import SparrowMPI
+
+/// Writes a job's named outputs: rank 0 writes each one (temporary name, then
+/// rename) as soon as its value exists; every rank takes part in the gathers.
+struct JobOutputWriter {
+    let outputs: [JobPlan.Output]
+    let outputDirectory: String
+    let communicator: Communicator
+    let threads: Int
+
+    /// Rank 0 makes the output directories (only it writes).
+    func makeDirectories() throws(SparrowError) {
+        _ = try communicator.onRoot { () throws(SparrowError) in
+            if !System.isDirectory(outputDirectory) { try System.makeDirectories(outputDirectory) }
+            for output in outputs {
+                let directory = output.path.lastIndex(of: "/").map { String(output.path[..<$0]) } ?? "."
+                if !System.isDirectory(directory) { try System.makeDirectories(directory) }
+            }
+        }
+    }
+
+    /// Collective: writes every output that names `name`; returns the seconds spent.
+    func write(_ name: String, _ value: JobValue) throws(SparrowError) -> Double {
+        let start = System.now()
+        for output in outputs where output.name == name {
+            switch (value, output.format) {
+            case let (.sparse(matrix), .mtx):
+                let whole = try matrix.gather(communicator)
+                _ = try communicator.onRoot { () throws(SparrowError) in try MatrixMarket.write(whole!, to: output.path, threads: threads) }
+            case let (.dense(matrix), .mtx):
+                _ = try communicator.onRoot { () throws(SparrowError) in try MatrixMarket.write(matrix, to: output.path) }
+            case (.metrics, .mtx):
+                throw .usage("output \(name): the step makes figures, not a matrix; use a .json path")
+            case let (.metrics(fields), .json):
+                try writeJSON(fields, to: output.path)
+            case let (.sparse(matrix), .json):
+                let nonzeros = matrix.globalNonzeros(communicator)
+                try writeJSON([("rows", .integer(matrix.globalRows)), ("columns", .integer(matrix.globalColumns)), ("nnz", .integer(nonzeros))],
+                              to: output.path)
+            case let (.dense(matrix), .json):
+                try writeJSON([("rows", .integer(matrix.rows)), ("columns", .integer(matrix.columns)),
+                               ("values", .array(matrix.values.map { .number($0) }))], to: output.path)
+            }
+        }
+        return System.now() - start
+    }
+
+    private func writeJSON(_ fields: [(String, JSONValue)], to path: String) throws(SparrowError) {
+        _ = try communicator.onRoot { () throws(SparrowError) in
+            try AtomicFileWriter.write(JSONValue.object(fields).serialized(indent: 2) + "\n", to: path)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import SparrowCore
+import SparrowFactor
+import SparrowMPI
+
+/// The `pcg` step: `DistributedPCG` (the same driver as `sparrow solve
+/// --method pcg`), resumed from the last recorded iterate, with a monitor
+/// that enforces the time limit, records the iterate every 10 iterations and
+/// ends the step resumable on a stop request.
+enum PCGStep {
+    static func run(_ name: String, rhs: String, preconditioner: String, tolerance: Double, maximumIterations: Int, step: String,
+                    _ context: StepContext) throws(SparrowError) -> StepResult {
+        let communicator = context.communicator
+        let a = try context.values.sparse(name)
+        guard a.globalRows == a.globalColumns else { throw .usage("pcg needs a square matrix, '\(name)' is \(a.globalRows) × \(a.globalColumns)") }
+        let b = try rightHandSide(rhs, for: a, context)
+        let owned = a.ownedRows
+        // Resume from the last recorded iterate (a whole vector, so any P can resume it).
+        let resumed = context.checkpoint?.iterate(step: step, rows: a.globalRows)
+        var pcg = DistributedPCG()
+        pcg.tolerance = tolerance
+        pcg.maximumIterations = maximumIterations
+        pcg.preconditioner = preconditioner
+        let monitor = PCGMonitor(step: step, startIteration: resumed?.iteration ?? 0, context: context)
+        let result = try pcg.solve(a, rightHandSide: b, initialGuess: resumed.map { Array($0.x[owned]) }, communicator: communicator) {
+            (k, relative, x) throws(SparrowError) in try monitor.observe(k, relative, x)
+        }
+        monitor.progress.finish()
+        guard result.converged else {
+            throw .computation("step \(step): PCG did not converge in \(maximumIterations) iterations (relative residual \(result.finalRelativeResidual))")
+        }
+        let x = try communicator.allgatherv(result.solution)
+        return (.dense(DenseMatrix(rows: x.count, columns: 1, values: x)),
+                [("iterations", .integer(monitor.lastIteration)), ("resumed_at_iteration", .integer(monitor.startIteration)),
+                 ("relative_residual", .number(result.finalRelativeResidual)), ("preconditioner", .string(preconditioner))])
+    }
+
+    /// This rank's rows of b: a built-in spelling, or a named job value (replicated first, on every rank).
+    private static func rightHandSide(_ spelling: String, for a: DistributedCSR, _ context: StepContext) throws(SparrowError) -> [Double] {
+        if DenseRightHandSide.isBuiltIn(spelling) {
+            return try DistributedPCG.ownedRightHandSide(spelling, for: a, field: "rhs", communicator: context.communicator)
+        }
+        let resolved = try context.values.resolveRightHandSide(spelling)
+        let owned = a.ownedRows
+        return try context.communicator.everywhere { () throws(SparrowError) -> [Double] in
+            guard case let .matrix(_, b) = resolved else { return [] }
+            guard b.rows == a.globalRows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(b.rows) rows, the matrix \(a.globalRows)") }
+            guard b.columns == 1 else { throw .usage("pcg solves one right-hand side, '\(spelling)' has \(b.columns)") }
+            return Array(b.values[owned])
+        }
+    }
+}
+
+/// Watches PCG iterations on every rank: progress, time limit, a checkpoint of
+/// the iterate every 10 iterations, and stop requests (which end the step resumable).
+final class PCGMonitor {
+    let step: String
+    let startIteration: Int
+    private(set) var lastIteration: Int
+    let progress: Progress
+    private let context: StepContext
+
+    init(step: String, startIteration: Int, context: StepContext) {
+        self.step = step
+        self.startIteration = startIteration
+        lastIteration = startIteration
+        self.context = context
+        progress = Progress(step, enabled: context.showProgress)
+    }
+
+    /// Collective: every rank calls it after the same iteration.
+    func observe(_ k: Int, _ relative: Double, _ x: [Double]) throws(SparrowError) {
+        let communicator = context.communicator
+        lastIteration = startIteration + k
+        progress.update(lastIteration, of: 0, detail: "residual \(relative)")
+        try context.limits.check("in step \(step) at iteration \(lastIteration)", communicator: communicator)
+        guard k % 10 == 0, let checkpoint = context.checkpoint else { return }
+        let all = try communicator.allgatherv(x)
+        let iteration = lastIteration
+        _ = try communicator.onRoot { () throws(SparrowError) in try checkpoint.recordIterate(step: step, iteration: iteration, x: all) }
+        if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
+    }
+}
