@@ -9,8 +9,9 @@ let package = Package(
     name: "SparrowFuzz",
     dependencies: [.package(name: "Sparrow", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzMatrixMarket", dependencies: [.product(name: "SparrowCore", package: "Sparrow")]),
-        .executableTarget(name: "FuzzJobParser", dependencies: [.product(name: "SparrowJobs", package: "Sparrow")]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzMatrixMarket", dependencies: ["FuzzDriver", .product(name: "SparrowCore", package: "Sparrow")]),
+        .executableTarget(name: "FuzzJobParser", dependencies: ["FuzzDriver", .product(name: "SparrowJobs", package: "Sparrow")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -175,20 +175,8 @@ final class SupervisorCLITests: XCTestCase {
         try job.write(toFile: scratch.join(".batch.yaml"), atomically: true, encoding: .utf8)
         try FileManager.default.moveItem(atPath: scratch.join(".batch.yaml"), toPath: spool + "/incoming/batch.yaml")
 
-        let binary = SparrowProcess.binary
-        let supervisor = Process()
-        supervisor.executableURL = URL(fileURLWithPath: binary)
-        supervisor.arguments = ["supervise", "--max-failures", "3", "--window", "120", "--", "mpirun", "-q", "-n", "2", "--oversubscribe",
-                                binary, "serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        supervisor.environment = environment
-        let errors = Pipe()
-        supervisor.standardError = errors
-        supervisor.standardOutput = FileHandle.nullDevice
-        let drained = DrainedPipe(errors)
-        try supervisor.run()
+        let service = try SupervisedService(spool: spool, maxFailures: 3, window: 120)
+        let supervisor = service.process, drained = service.errors
         // Wait until two items are recorded, then kill one rank (not mpirun) with SIGKILL.
         let checkpoints = spool + "/checkpoints/000001-batch"
         var deadline = Date().addingTimeInterval(120)
@@ -196,7 +184,7 @@ final class SupervisorCLITests: XCTestCase {
         while Date() < deadline, supervisor.isRunning {
             let recorded = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { $0.hasSuffix(".done") }
             if recorded.count >= 2 {
-                let ranks = try processes(matching: "\(binary) serve --spool \(spool)")
+                let ranks = service.ranks
                 if let victim = ranks.first {
                     kill(victim, SIGKILL)
                     killed = true
@@ -278,15 +266,5 @@ final class SupervisorCLITests: XCTestCase {
         let reference = try MatrixMarket.readDense(path: scratch.join("reference/x.mtx")).values
         let difference = zip(x, reference).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
         XCTAssertLessThanOrEqual(difference, 1e-8 * norm2(reference))
-    }
-
-    /// PIDs whose full command line (arguments joined by spaces) starts with `prefix`,
-    /// read from /proc so the suite needs no procps on a bare system.
-    private func processes(matching prefix: String) throws -> [pid_t] {
-        try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let command = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-            return command.hasPrefix(prefix) ? pid : nil
-        }
     }
 }

@@ -103,3 +103,40 @@ func readJSON(_ path: String) -> [String: Any]? {
     guard let data = FileManager.default.contents(atPath: path) else { return nil }
     return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
 }
+
+/// `sparrow supervise … -- mpirun -n 2 sparrow serve --spool SPOOL --exit-when-idle`, started in
+/// the background with its standard error collected; the ranks' command lines start with `rankCommand`.
+struct SupervisedService {
+    let process = Process()
+    let errors: DrainedPipe
+    let rankCommand: String
+
+    init(spool: String, maxFailures: Int, window: Int) throws {
+        let binary = SparrowProcess.binary
+        rankCommand = "\(binary) serve --spool \(spool)"
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["supervise", "--max-failures", String(maxFailures), "--window", String(window), "--", "mpirun", "-q", "-n", "2",
+                             "--oversubscribe", binary, "serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        errors = DrainedPipe(pipe)
+        try process.run()
+    }
+
+    /// PIDs of the service's ranks (from /proc: the suite needs no procps on a bare system).
+    var ranks: [pid_t] { processes(startingWith: rankCommand) }
+}
+
+/// PIDs whose command line (arguments joined by spaces) starts with `prefix`, from /proc.
+func processes(startingWith prefix: String) -> [pid_t] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
+        guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        let command = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        return command.hasPrefix(prefix) ? pid : nil
+    }.sorted()
+}

@@ -113,26 +113,14 @@ final class SpoolSafetyCLITests: XCTestCase {
           - {name: x, op: pcg, matrix: L, rhs: random:1, preconditioner: none, tol: 1.0e-14, max_iterations: 100000}
         """)
         try submit(spool, "b-quick.yaml", "inputs: {G: {generate: {kind: grid2d, n: 5, shift: 1}}}\nsteps: [{name: f, op: info, matrix: G}]\noutputs: {f: f.json}\n")
-        let binary = SparrowProcess.binary
-        let supervisor = Process()
-        supervisor.executableURL = URL(fileURLWithPath: binary)
-        supervisor.arguments = ["supervise", "--max-failures", "5", "--window", "300", "--", "mpirun", "-q", "-n", "2", "--oversubscribe",
-                                binary, "serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        supervisor.environment = environment
-        let errors = Pipe()
-        supervisor.standardError = errors
-        supervisor.standardOutput = FileHandle.nullDevice
-        let drained = DrainedPipe(errors)
-        try supervisor.run()
+        let service = try SupervisedService(spool: spool, maxFailures: 5, window: 300)
+        let supervisor = service.process, drained = service.errors
         var killed: Set<pid_t> = []
         let deadline = Date().addingTimeInterval(180)
         // Each time the slow job is running on a fresh worker, kill one of its ranks.
         while killed.count < 2, Date() < deadline, supervisor.isRunning {
             let running = FileManager.default.fileExists(atPath: spool + "/running/000001-a-slow.yaml")
-            let ranks = processes(startingWith: "\(binary) serve --spool \(spool)").filter { !killed.contains($0) }
+            let ranks = service.ranks.filter { !killed.contains($0) }
             if running, ranks.count == 2, FileManager.default.fileExists(atPath: spool + "/checkpoints/000001-a-slow") {
                 usleep(300_000)
                 kill(ranks[0], SIGKILL)
@@ -152,14 +140,5 @@ final class SpoolSafetyCLITests: XCTestCase {
         XCTAssertTrue(listing(spool + "/done").contains("000002-b-quick.yaml"), log)
         XCTAssertEqual(readJSON(spool + "/output/000002-b-quick/f.json")?["rows"] as? Int, 25)
         XCTAssertEqual(listing(spool + "/running"), [])
-    }
-
-    /// PIDs whose command line (arguments joined by spaces) starts with `prefix`, from /proc.
-    private func processes(startingWith prefix: String) -> [pid_t] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let command = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-            return command.hasPrefix(prefix) ? pid : nil
-        }.sorted()
     }
 }

@@ -1,7 +1,5 @@
 import SparrowCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import FuzzDriver
 
 /// One input: the bytes are a Matrix Market file. Any input may be refused
 /// with a SparrowError; none may crash, hang or allocate without bound (the
@@ -13,13 +11,4 @@ let fuzzOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { data,
     return 0
 }
 
-// SwiftPM renames an executable's main for testability, so libFuzzer's own
-// main cannot be used; its driver entry point runs the same loop from ours.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>,
-                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
-
-var argumentCount = CommandLine.argc
-var arguments = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&argumentCount, &arguments, fuzzOneInput))
+fuzz(fuzzOneInput)
