@@ -55,6 +55,8 @@ final class SpoolSafetyCLITests: XCTestCase {
         try submit(spool, ".hidden.yaml", valid)
         try submit(spool, "a b.yaml", valid)
         try submit(spool, "x\u{1E}y.yaml", valid)
+        // A crafted job name inside the file ("a/b", "..") never reaches a path: files are keyed by the ID.
+        try submit(spool, "named.yaml", "job: ../../a/b\n" + valid)
         try submit(spool, "steal.yaml", "inputs: {A: {path: \(outside)/private/secret.mtx}}\nsteps: [{name: f, op: info, matrix: A}]\noutputs: {f: f.json}\n")
         XCTAssertEqual(symlink(outside + "/canary.txt", spool + "/incoming/link.yaml"), 0)
         XCTAssertEqual(mkfifo(spool + "/incoming/fifo.yaml", 0o644), 0)
@@ -78,9 +80,11 @@ final class SpoolSafetyCLITests: XCTestCase {
         }
         XCTAssertEqual(listing(spool + "/incoming"), [])
         let done = listing(spool + "/done")
-        XCTAssertEqual(done.count, 3, "\(done)")
+        XCTAssertEqual(done.count, 6, "\(done)")
         let firstID = String(done.first { $0.hasSuffix("-same.yaml") }?.dropLast(5) ?? "")
-        XCTAssertEqual(done, [firstID + ".log", firstID + ".report.json", firstID + ".yaml"])
+        let namedID = String(done.first { $0.hasSuffix("-named.yaml") }?.dropLast(5) ?? "")
+        XCTAssertEqual(done, [namedID + ".log", namedID + ".report.json", namedID + ".yaml", firstID + ".log", firstID + ".report.json", firstID + ".yaml"])
+        XCTAssertEqual(readJSON(spool + "/output/\(namedID)/f.json")?["nnz"] as? Int, 294)
         XCTAssertNotEqual(firstID, "000006-same", "IDs skip every name already in the spool, planted ones too")
         XCTAssertEqual(readJSON(spool + "/output/\(firstID)/f.json")?["nnz"] as? Int, 294)
         XCTAssertEqual(System.entryKind(spool + "/output/\(firstID)"), .directory)
@@ -90,7 +94,7 @@ final class SpoolSafetyCLITests: XCTestCase {
         try submit(spool, "same.yaml", valid.replacingOccurrences(of: "west0067", with: "bcsstk13"))
         outcome = serve(spool, ["--allow-inputs", allowed])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        let second = listing(spool + "/done").filter { $0.hasSuffix("-same.yaml") }
+        let second = listing(spool + "/done").filter { $0.hasSuffix("-same.yaml") }.sorted()
         XCTAssertEqual(second.count, 2, "\(second)")
         let secondID = String(second.last?.dropLast(5) ?? "")
         XCTAssertNotEqual(secondID, firstID)
