@@ -138,26 +138,21 @@ public enum BatchSolve {
         var results: [ItemResult] = []
         var done = 0
         for k in 0..<count where owner[k] == communicator.rank && !skip.contains(k) {
-            let outcome: Result<ItemResult, SparrowError> = {
-                do {
-                    try beforeItem() // a time limit, checked between items on this rank alone
-                    let start = System.now()
-                    let a = try load(k)
-                    let b = try rightHandSide(a)
-                    let solver = try DirectSolver(a, method: method, ordering: ordering)
-                    let x = try solver.solve(b)
-                    let item = ItemResult(name: names[k], method: solver.method, note: solver.note,
-                                          residual: solver.relativeResidual(x, b), seconds: System.now() - start,
-                                          rank: communicator.rank, factorNonzeros: solver.factorNonzeros,
-                                          reciprocalCondition: solver.reciprocalCondition ?? .nan, solution: x)
-                    try completed(item)
-                    return .success(item)
-                } catch let error as SparrowError {
-                    return .failure(error)
-                } catch {
-                    return .failure(.computation("\(names[k]): \(error)"))
-                }
-            }()
+            // Rank-local: ranks own different numbers of items, so nothing in here may be a collective.
+            let outcome = communicator.local { () throws(SparrowError) -> ItemResult in
+                try beforeItem() // a time limit, checked between items on this rank alone
+                let start = System.now()
+                let a = try load(k)
+                let b = try rightHandSide(a)
+                let solver = try DirectSolver(a, method: method, ordering: ordering)
+                let x = try solver.solve(b)
+                let item = ItemResult(name: names[k], method: solver.method, note: solver.note,
+                                      residual: solver.relativeResidual(x, b), seconds: System.now() - start,
+                                      rank: communicator.rank, factorNonzeros: solver.factorNonzeros,
+                                      reciprocalCondition: solver.reciprocalCondition ?? .nan, solution: x)
+                try completed(item)
+                return item
+            }
             switch outcome {
             case let .success(item): results.append(item)
             case let .failure(error):

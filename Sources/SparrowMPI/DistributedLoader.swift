@@ -23,30 +23,25 @@ public enum DistributedLoader {
     /// Collective. All ranks get the same result or the same error.
     public static func load(path: String, options: Options, communicator: Communicator) throws(SparrowError) -> DistributedCSR {
         let size = communicator.size, rank = communicator.rank
-        let parsed: Result<(MatrixMarketHeader, MatrixMarket.ParsedRegion, MappedFile), SparrowError> = {
-            do {
-                let mapped = try MappedFile(path: path)
-                let bytes = mapped.bytes
-                let header = try MatrixMarketHeader.parse(bytes, isComplete: true, file: path)
-                try header.checkMemory(file: path, ranks: size)
-                if header.format != .coordinate {
-                    throw SparrowError.input(file: path, line: 1, message: "expected a sparse (coordinate) matrix, found an array file")
-                }
-                let dataBytes = bytes.count - header.dataOffset
-                let parts = options.method == .parallel ? size : 1
-                let me = options.method == .parallel ? rank : 0
-                let start = MatrixMarket.lineStart(atOrAfter: header.dataOffset + dataBytes * me / parts, in: bytes, dataStart: header.dataOffset)
-                let end = me == parts - 1 ? bytes.count
-                    : MatrixMarket.lineStart(atOrAfter: header.dataOffset + dataBytes * (me + 1) / parts, in: bytes, dataStart: header.dataOffset)
-                let mine = options.method == .parallel || rank == 0
-                let region = MatrixMarket.parseRegion(bytes, start: start, end: mine ? end : start, header: header, threads: options.threads)
-                return .success((header, region, mapped))
-            } catch let error as SparrowError {
-                return .failure(error)
-            } catch {
-                return .failure(.input(file: path, line: nil, message: "\(error)"))
+        // Rank-local: map, parse the header, check memory, parse this rank's byte range.
+        let parsed = communicator.local { () throws(SparrowError) -> (MatrixMarketHeader, MatrixMarket.ParsedRegion, MappedFile) in
+            let mapped = try MappedFile(path: path)
+            let bytes = mapped.bytes
+            let header = try MatrixMarketHeader.parse(bytes, isComplete: true, file: path)
+            try header.checkMemory(file: path, ranks: size)
+            if header.format != .coordinate {
+                throw SparrowError.input(file: path, line: 1, message: "expected a sparse (coordinate) matrix, found an array file")
             }
-        }()
+            let dataBytes = bytes.count - header.dataOffset
+            let parts = options.method == .parallel ? size : 1
+            let me = options.method == .parallel ? rank : 0
+            let start = MatrixMarket.lineStart(atOrAfter: header.dataOffset + dataBytes * me / parts, in: bytes, dataStart: header.dataOffset)
+            let end = me == parts - 1 ? bytes.count
+                : MatrixMarket.lineStart(atOrAfter: header.dataOffset + dataBytes * (me + 1) / parts, in: bytes, dataStart: header.dataOffset)
+            let mine = options.method == .parallel || rank == 0
+            let region = MatrixMarket.parseRegion(bytes, start: start, end: mine ? end : start, header: header, threads: options.threads)
+            return (header, region, mapped)
+        }
         // Headers are parsed by every rank: an unreadable file fails everywhere alike.
         let (header, region, mapped) = try communicator.agree(parsed)
         let newlines = communicator.allgather(region.newlines)
