@@ -56,6 +56,43 @@ public enum CoordinateAssembler {
     }
 }
 
+extension CoordinateAssembler {
+    /// CSR without moving a single entry when the entries already come in
+    /// row-major order with strictly increasing columns in each row (files
+    /// written by Sparrow, scipy and most tools): the column and value arrays
+    /// become the matrix's own, and only the row pointers are built. Nil when
+    /// the entries are in any other order (then `csr` sorts them).
+    public static func csrIfRowMajor(rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32],
+                                     values: [Double]) -> CSRMatrix? {
+        let n = columnIndices.count
+        guard rowIndices.count == n, values.count == n else { return nil }
+        var rowPointers = [Int](repeating: 0, count: rows + 1)
+        let ordered = rowIndices.withUnsafeBufferPointer { r in
+            columnIndices.withUnsafeBufferPointer { c in
+                rowPointers.withUnsafeMutableBufferPointer { pointers -> Bool in
+                    var previousRow: Int32 = -1, previousColumn: Int32 = -1
+                    for e in 0..<n {
+                        let row = r[e], column = c[e]
+                        if row == previousRow {
+                            if column <= previousColumn { return false }
+                        } else if row < previousRow || row < 0 || Int(row) >= rows {
+                            return false
+                        }
+                        pointers[Int(row) + 1] += 1
+                        previousRow = row
+                        previousColumn = column
+                    }
+                    return true
+                }
+            }
+        }
+        guard ordered else { return nil }
+        for i in 0..<rows { rowPointers[i + 1] += rowPointers[i] }
+        return CSRMatrix(rows: rows, columns: columns, rowPointers: rowPointers, columnIndices: columnIndices,
+                         values: values, columnsSorted: true)
+    }
+}
+
 extension CSRMatrix {
     /// Merges equal neighbouring column indices (rows must be sorted).
     mutating func sumAdjacentDuplicates() {

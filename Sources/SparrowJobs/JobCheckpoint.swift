@@ -9,12 +9,7 @@ import SparrowFactor
 public final class JobCheckpoint {
     public let directory: String
 
-    public init(directory: String) throws(SparrowError) {
-        self.directory = directory
-        if !System.isDirectory(directory) { try System.makeDirectories(directory) }
-    }
-
-    /// A checkpoint in a directory someone else (the service's rank 0) has made.
+    /// A checkpoint in a directory the service's rank 0 has made (a real directory, never a planted link).
     public init(existingDirectory: String) {
         directory = existingDirectory
     }

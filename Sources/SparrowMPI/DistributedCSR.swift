@@ -85,6 +85,10 @@ public struct DistributedCSR: Sendable {
         }
         let rank = communicator.rank
         if communicator.size == 1 {
+            if let local = CoordinateAssembler.csrIfRowMajor(rows: rows, columns: columns, rowIndices: rowIndices,
+                                                            columnIndices: columnIndices, values: values) {
+                return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
+            }
             let local = rowIndices.withUnsafeBufferPointer { r in
                 columnIndices.withUnsafeBufferPointer { c in
                     values.withUnsafeBufferPointer { v in

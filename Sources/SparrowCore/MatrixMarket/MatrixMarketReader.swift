@@ -18,6 +18,11 @@ public struct MatrixMarketFile: Sendable {
     public func csr() -> CSRMatrix {
         switch header.format {
         case .coordinate:
+            if header.symmetry == .general, header.field != .pattern,
+               let inOrder = CoordinateAssembler.csrIfRowMajor(rows: header.rows, columns: header.columns, rowIndices: rowIndices,
+                                                              columnIndices: columnIndices, values: values) {
+                return inOrder
+            }
             return rowIndices.withUnsafeBufferPointer { r in
                 columnIndices.withUnsafeBufferPointer { c in
                     values.withUnsafeBufferPointer { v in
