@@ -55,7 +55,7 @@ struct Serve: ParsableCommand {
         Input files must lie under an --allow-inputs directory (default SPOOL/inputs).
         SIGTERM finishes or checkpoints the current step and exits 0; a restart resumes the job.
         Example:
-          mpirun -n 4 sparrow serve --spool /srv/sparrow
+          mpirun -n 4 sparrow serve --spool /srv/sparrow --allow-inputs /srv/data
           sparrow supervise -- mpirun -n 4 sparrow serve --spool /srv/sparrow
         """)
 
