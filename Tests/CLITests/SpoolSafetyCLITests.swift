@@ -106,6 +106,35 @@ final class SpoolSafetyCLITests: XCTestCase {
         XCTAssertTrue(failed.contains { $0.hasSuffix(".rejected") }, "rejected entries kept for the operator: \(failed)")
     }
 
+    /// A checkpoint write that fails on the one rank that solved an item: the job fails
+    /// with the reason, every rank carries on, and the next job runs (2 and 3 ranks).
+    func testACheckpointWriteFailingOnOneRankFailsTheJobNotTheService() throws {
+        for ranks in [2, 3] {
+            let scratch = ScratchDirectory()
+            let spool = scratch.join("spool")
+            try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
+            // The state a crash leaves: the job in running/ with one start recorded and its checkpoint directory.
+            try FileManager.default.createDirectory(atPath: spool + "/running", withIntermediateDirectories: true)
+            try "1\n".write(toFile: spool + "/running/000001-a-batch.attempts", atomically: true, encoding: .utf8)
+            try """
+            inputs: {g0: {generate: {kind: grid2d, n: 6, shift: 1}}, g1: {generate: {kind: grid2d, n: 7, shift: 1}},
+                     g2: {generate: {kind: grid2d, n: 8, shift: 1}}}
+            steps: [{name: s, op: solve_many, matrices: [g0, g1, g2], rhs: rowsums, method: cholesky}]
+            outputs: {s: s.mtx}
+            """.write(toFile: spool + "/running/000001-a-batch.yaml", atomically: true, encoding: .utf8)
+            try submit(spool, "b-next.yaml", "inputs: {G: {generate: {kind: grid2d, n: 5, shift: 1}}}\nsteps: [{name: f, op: info, matrix: G}]\noutputs: {f: f.json}\n")
+            // Item 1's checkpoint file cannot be written: a directory holds its name.
+            try FileManager.default.createDirectory(atPath: spool + "/checkpoints/000001-a-batch/s.item1.x.mtx", withIntermediateDirectories: true)
+            let outcome = serve(spool, ranks: ranks)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            let log = (try? String(contentsOfFile: spool + "/failed/000001-a-batch.log", encoding: .utf8)) ?? ""
+            XCTAssertTrue(log.contains("error: ") && log.contains("s.item1.x.mtx"), "ranks \(ranks): \(log)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: spool + "/output/000001-a-batch/s.mtx"), "no output from the failed job")
+            XCTAssertEqual(readJSON(spool + "/output/000002-b-next/f.json")?["rows"] as? Int, 25, "the next job ran")
+            XCTAssertEqual(listing(spool + "/running"), [])
+        }
+    }
+
     func testAJobThatKillsItsWorkerTwiceIsFailedAndTheNextJobRuns() throws {
         let scratch = ScratchDirectory()
         let spool = scratch.join("spool")
@@ -119,20 +148,23 @@ final class SpoolSafetyCLITests: XCTestCase {
         try submit(spool, "b-quick.yaml", "inputs: {G: {generate: {kind: grid2d, n: 5, shift: 1}}}\nsteps: [{name: f, op: info, matrix: G}]\noutputs: {f: f.json}\n")
         let service = try SupervisedService(spool: spool, maxFailures: 5, window: 300)
         let supervisor = service.process, drained = service.errors
-        var killed: Set<pid_t> = []
+        var kills = 0
+        var earlierWorkers: Set<pid_t> = []
         let deadline = Date().addingTimeInterval(180)
-        // Each time the slow job is running on a fresh worker, kill one of its ranks.
-        while killed.count < 2, Date() < deadline, supervisor.isRunning {
-            let running = FileManager.default.fileExists(atPath: spool + "/running/000001-a-slow.yaml")
-            let ranks = service.ranks.filter { !killed.contains($0) }
-            if running, ranks.count == 2, FileManager.default.fileExists(atPath: spool + "/checkpoints/000001-a-slow") {
+        // Each time a fresh worker has recorded its start of the slow job (start kills + 1), kill one of its ranks.
+        while kills < 2, Date() < deadline, supervisor.isRunning {
+            let starts = (try? String(contentsOfFile: spool + "/running/000001-a-slow.attempts", encoding: .utf8))
+                .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            let ranks = service.ranks
+            if starts == kills + 1, ranks.count == 2, earlierWorkers.isDisjoint(with: ranks) {
                 usleep(300_000)
                 kill(ranks[0], SIGKILL)
-                killed.insert(ranks[0])
+                kills += 1
+                earlierWorkers.formUnion(ranks)
             }
             usleep(20_000)
         }
-        XCTAssertEqual(killed.count, 2, "the slow job's worker was killed twice")
+        XCTAssertEqual(kills, 2, "the slow job's worker was killed twice")
         while supervisor.isRunning, Date() < deadline { usleep(50_000) }
         if supervisor.isRunning { supervisor.terminate(); XCTFail("supervisor did not finish") }
         supervisor.waitUntilExit()
