@@ -40,9 +40,12 @@ public enum DistributedSpGEMM {
         let renumbered = CSRMatrix(rows: a.local.rows, columns: fetched.rows, rowPointers: a.local.rowPointers,
                                    columnIndices: a.local.columnIndices.map { position[Int($0)] },
                                    values: a.local.values, columnsSorted: false)
-        // 4. Local product.
-        let local = try LocalSpGEMM.multiply(renumbered, fetched, options: options, workspace: workspace,
-                                             statistics: &statistics.local)
+        // 4. Local product: rank-local (it may refuse C's size on this rank only), then agreed.
+        var localStatistics = statistics.local
+        let local = try communicator.everywhere { () throws(SparrowError) in
+            try LocalSpGEMM.multiply(renumbered, fetched, options: options, workspace: workspace, statistics: &localStatistics)
+        }
+        statistics.local = localStatistics
         statistics.computeSeconds += System.now() - computeStart
         return DistributedCSR(local: local, partition: a.partition, globalColumns: b.globalColumns, rank: communicator.rank)
     }

@@ -142,6 +142,7 @@ public enum LocalSpGEMM {
                     <= singlePassCompressionLimit
         }
         if singlePass {
+            try ProductMemory.check(entries: rowFlops.reduce(0, +), rows: m, columns: n, exact: false)
             statistics.symbolicSeconds += System.now() - symbolicStart
             statistics.passes = 1
             let numericStart = System.now()
@@ -171,6 +172,7 @@ public enum LocalSpGEMM {
             }
         }}}
         let nnz = countsToRowPointers(&rowNonzeros)
+        try ProductMemory.check(entries: nnz, rows: m, columns: n, exact: true)
         let rowPointers = rowNonzeros
         statistics.nonzeros += nnz
         statistics.symbolicSeconds += System.now() - symbolicStart

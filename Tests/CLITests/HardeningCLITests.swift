@@ -92,6 +92,19 @@ final class HardeningCLITests: XCTestCase {
                 XCTAssertTrue(line.contains("per rank, more than") && line.contains("iB"), "names the memory needed and available: \(line)")
             }
         }
+        // A product whose C cannot fit is refused after its symbolic pass, before C is allocated (exit 1:
+        // the inputs are fine, the computation cannot run within the budget). At 2 ranks the ranks' blocks differ.
+        let product = scratch.join("g.mtx")
+        XCTAssertEqual(SparrowProcess.run(["generate", "rmat", "--scale", "12", "--edge-factor", "16", "-o", product, "--quiet"]).status, 0)
+        for ranks in [1, 2] {
+            // 4 MiB: reading A (≈ 2.2 MiB at 1 rank) fits, C (≈ 1.4 million entries, 12 bytes each) does not.
+            let outcome = SparrowProcess.run(["spgemm", product, product, "--memory-limit", "4M", "-o", scratch.join("outC.mtx"), "--quiet"],
+                                             ranks: ranks, timeout: prompt)
+            XCTAssertEqual(outcome.status, 1, outcome.stderr)
+            XCTAssertEqual(outcome.stderrLines.count, 1, outcome.stderr)
+            XCTAssertTrue(outcome.stderr.hasPrefix("sparrow: error: the product's ") && outcome.stderr.contains("more than the --memory-limit 4.0 MiB"),
+                          outcome.stderr)
+        }
         // The limit can be set, and a bad one is refused.
         var outcome = SparrowProcess.run(["info", fixtures + "/west0067.mtx", "--memory-limit", "1K"])
         XCTAssertEqual(outcome.status, 2)
