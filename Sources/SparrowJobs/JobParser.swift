@@ -33,7 +33,7 @@ public struct JobParser {
         return plan!
     }
 
-    private mutating func problem(_ node: Node?, _ field: String, _ message: String) {
+    mutating func problem(_ node: Node?, _ field: String, _ message: String) {
         problems.append(.located(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1, field: field, message: message))
     }
 
@@ -59,18 +59,18 @@ public struct JobParser {
         return result
     }
 
-    private mutating func string(_ node: Node, _ field: String) -> String? {
+    mutating func string(_ node: Node, _ field: String) -> String? {
         guard let scalar = node.scalar else { problem(node, field, "expected a string"); return nil }
         return scalar.string
     }
 
-    private mutating func integer(_ node: Node, _ field: String, range: ClosedRange<Int>) -> Int? {
+    mutating func integer(_ node: Node, _ field: String, range: ClosedRange<Int>) -> Int? {
         guard let scalar = node.scalar, let value = Int(scalar.string) else { problem(node, field, "expected an integer"); return nil }
         guard range.contains(value) else { problem(node, field, "must be in \(range.lowerBound)...\(range.upperBound), got \(value)"); return nil }
         return value
     }
 
-    private mutating func number(_ node: Node, _ field: String, positive: Bool = false) -> Double? {
+    mutating func number(_ node: Node, _ field: String, positive: Bool = false) -> Double? {
         guard let scalar = node.scalar, let value = Double(scalar.string), value.isFinite else {
             problem(node, field, "expected a finite number")
             return nil
@@ -79,7 +79,7 @@ public struct JobParser {
         return value
     }
 
-    private mutating func boolean(_ node: Node, _ field: String) -> Bool? {
+    mutating func boolean(_ node: Node, _ field: String) -> Bool? {
         guard let scalar = node.scalar else { problem(node, field, "expected true or false"); return nil }
         switch scalar.string.lowercased() {
         case "true", "yes", "on": return true
@@ -88,7 +88,7 @@ public struct JobParser {
         }
     }
 
-    private mutating func choice(_ node: Node, _ field: String, _ options: [String]) -> String? {
+    mutating func choice(_ node: Node, _ field: String, _ options: [String]) -> String? {
         guard let value = string(node, field) else { return nil }
         guard options.contains(value) else { problem(node, field, "expected one of \(options.joined(separator: ", ")), got '\(value)'"); return nil }
         return value
@@ -206,7 +206,7 @@ public struct JobParser {
         return resolved
     }
 
-    private mutating func parseGenerator(_ node: Node, _ field: String) -> GeneratorSpec? {
+    mutating func parseGenerator(_ node: Node, _ field: String) -> GeneratorSpec? {
         var kind: String?, scale = 10, edgeFactor = 16, seed: UInt64 = 1, n = 32, shift = 0.0
         var ok = true
         for (k, _, v) in entries(node, field, allowed: ["kind", "scale", "edge_factor", "seed", "n", "shift"]) {
@@ -262,63 +262,9 @@ public struct JobParser {
             ok = false
         }
         guard ok else { return nil }
-        func text(_ key: String, _ fallback: String) -> String? { byKey[key].map { string($0, "\(field).\(key)") } ?? fallback }
-        let operation: StepOperation?
-        switch op {
-        case "info": operation = text("matrix", "").map { .info(matrix: $0) }
-        case "transpose": operation = text("matrix", "").map { .transpose(matrix: $0) }
-        case "scale":
-            let alpha = byKey["alpha"].flatMap { number($0, "\(field).alpha") }
-            operation = text("matrix", "").flatMap { m in alpha.map { .scale(matrix: m, alpha: $0) } }
-        case "add":
-            let alpha = byKey["alpha"].map { number($0, "\(field).alpha") } ?? 1
-            let beta = byKey["beta"].map { number($0, "\(field).beta") } ?? 1
-            if let a = text("a", ""), let b = text("b", ""), let alpha, let beta { operation = .add(a: a, b: b, alpha: alpha, beta: beta) } else { operation = nil }
-        case "spgemm":
-            let ta = byKey["transpose_a"].map { boolean($0, "\(field).transpose_a") } ?? false
-            let tb = byKey["transpose_b"].map { boolean($0, "\(field).transpose_b") } ?? false
-            let sorted = byKey["sorted"].map { boolean($0, "\(field).sorted") } ?? false
-            let heavy: Int?? = byKey["heavy_threshold"].map { integer($0, "\(field).heavy_threshold", range: 1...Int.max) }
-            let balance = byKey["balance"].map { choice($0, "\(field).balance", ["rows", "nnz", "flops"]) } ?? "nnz"
-            if let a = text("a", ""), let b = text("b", ""), let ta, let tb, let sorted, let balance, heavy != .some(nil) {
-                operation = .spgemm(a: a, b: b, transposeA: ta, transposeB: tb, sorted: sorted, heavyThreshold: heavy ?? nil, balance: balance)
-            } else { operation = nil }
-        case "solve", "solve_many":
-            let method = byKey["method"].map { choice($0, "\(field).method", ["cholesky", "lu", "qr", "auto"]) } ?? "auto"
-            let ordering = byKey["ordering"].map { choice($0, "\(field).ordering", ["amd", "metis", "natural"]) } ?? "amd"
-            let rhs = text("rhs", "ones")
-            if rhs?.hasPrefix("random:") == true, Int(rhs!.dropFirst(7)).map({ (1...100_000).contains($0) }) != true {
-                problem(byKey["rhs"], "\(field).rhs", "expected random:K with K in 1...100000, got '\(rhs!)'")
-                return nil
-            }
-            if op == "solve" {
-                if let m = text("matrix", ""), let rhs, let method, let ordering { operation = .solve(matrix: m, rhs: rhs, method: method, ordering: ordering) } else { operation = nil }
-            } else {
-                guard let list = byKey["matrices"]?.sequence, !list.isEmpty else {
-                    problem(byKey["matrices"], "\(field).matrices", "expected a non-empty list of matrix names")
-                    return nil
-                }
-                let names = list.enumerated().compactMap { string($0.element, "\(field).matrices[\($0.offset)]") }
-                if names.count == list.count, let rhs, let method, let ordering {
-                    operation = .solveMany(matrices: names, rhs: rhs, method: method, ordering: ordering)
-                } else { operation = nil }
-            }
-        case "pcg":
-            let preconditioner = text("preconditioner", "jacobi")
-            let tolerance = byKey["tol"].map { number($0, "\(field).tol", positive: true) } ?? 1e-10
-            let iterations = byKey["max_iterations"].map { integer($0, "\(field).max_iterations", range: 1...10_000_000) } ?? 1000
-            if let p = preconditioner, !(["none", "jacobi", "cholesky"].contains(p) || p.hasPrefix("sparsified:") || p.hasPrefix("band:")) {
-                problem(byKey["preconditioner"], "\(field).preconditioner", "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(p)'")
-                return nil
-            }
-            if let m = text("matrix", ""), let rhs = text("rhs", "ones"), let p = preconditioner, let tolerance, let iterations {
-                operation = .pcg(matrix: m, rhs: rhs, preconditioner: p, tolerance: tolerance, maximumIterations: iterations)
-            } else { operation = nil }
-        default:
-            var spec: [(Node, Node)] = []
-            for (k, keyNode, v) in values where k != "name" && k != "op" { spec.append((keyNode, v)) }
-            operation = parseGenerator(Node.mapping(Node.Mapping(spec, Tag(.map), .block, node.mark)), field).map { .generate($0) }
-        }
+        // Each step's own keys are read by its schema, beside its adapter in Steps/.
+        let keys = StepKeys(field: field, node: node, byKey: byKey, entries: values)
+        let operation = StepSchema.schema(for: op)?.parse(keys, &self)
         guard let operation else { return nil }
         return (JobPlan.Step(name: name, operation: operation, line: node.mark?.line ?? 0), nameNode)
     }
@@ -406,33 +352,35 @@ public struct JobParser {
     }
 }
 
-/// Which keys each step operation takes (mirroring the CLI flags).
-enum StepSchema {
-    static let operations = ["info", "generate", "transpose", "scale", "add", "spgemm", "solve", "solve_many", "pcg"]
-    static func keys(for op: String) -> [String] {
-        let common = ["name", "op"]
-        switch op {
-        case "info", "transpose": return common + ["matrix"]
-        case "scale": return common + ["matrix", "alpha"]
-        case "add": return common + ["a", "b", "alpha", "beta"]
-        case "spgemm": return common + ["a", "b", "transpose_a", "transpose_b", "sorted", "heavy_threshold", "balance"]
-        case "solve": return common + ["matrix", "rhs", "method", "ordering"]
-        case "solve_many": return common + ["matrices", "rhs", "method", "ordering"]
-        case "pcg": return common + ["matrix", "rhs", "preconditioner", "tol", "max_iterations"]
-        case "generate": return common + ["kind", "scale", "edge_factor", "seed", "n", "shift"]
-        default: return common
-        }
+/// A step's keys, as its schema reads them (with the parser's typed readers,
+/// which record every problem at its line and column).
+struct StepKeys {
+    let field: String
+    let node: Node
+    let byKey: [String: Node]
+    /// Every key of the step in file order: (name, key node, value node).
+    let entries: [(String, Node, Node)]
+
+    /// A string value, the fallback when the key is absent, nil (with a problem recorded) when malformed.
+    func text(_ key: String, _ fallback: String, _ parser: inout JobParser) -> String? {
+        byKey[key].map { parser.string($0, "\(field).\(key)") } ?? fallback
     }
-    static func required(for op: String) -> [String] {
-        switch op {
-        case "info", "transpose", "solve", "pcg": return ["matrix"]
-        case "scale": return ["matrix", "alpha"]
-        case "add", "spgemm": return ["a", "b"]
-        case "solve_many": return ["matrices"]
-        case "generate": return ["kind"]
-        default: return []
-        }
-    }
+}
+
+/// One step operation's keys and how to read them into a `StepOperation`.
+/// Each capability's adapter in Steps/ provides its own (validation beside execution).
+struct StepSchema: Sendable {
+    let op: String
+    /// Keys besides `name` and `op`.
+    let keys: [String]
+    let required: [String]
+    let parse: @Sendable (StepKeys, inout JobParser) -> StepOperation?
+
+    static let all: [StepSchema] = MatrixSteps.schemas + [SpGEMMStep.schema] + SolveSteps.schemas + [PCGStep.schema]
+    static var operations: [String] { all.map(\.op) }
+    static func schema(for op: String) -> StepSchema? { all.first { $0.op == op } }
+    static func keys(for op: String) -> [String] { ["name", "op"] + (schema(for: op)?.keys ?? []) }
+    static func required(for op: String) -> [String] { schema(for: op)?.required ?? [] }
     static var allKeys: [String] { Array(Set(operations.flatMap(keys(for:)))).sorted() }
 }
 

@@ -47,7 +47,9 @@ public struct JobPlan: Sendable {
 }
 
 /// The operations a step can run. Adding an algorithm as a step means one case
-/// here, its keys in `StepSchema`, and its execution in `JobRunner`.
+/// here and one adapter in Steps/ beside its capability: a `StepSchema` (its
+/// keys and how they are validated) and a `run` against a `StepContext`, listed
+/// in `StepSchema.all` and in `JobRunner.execute`.
 public enum StepOperation: Sendable {
     case info(matrix: String)
     case transpose(matrix: String)

@@ -1,4 +1,5 @@
 import SparrowCore
+import Yams
 import SparrowMPI
 import SparrowSpGEMM
 
@@ -58,4 +59,31 @@ enum MatrixSteps {
                                            rowIndices: t.columnIndices, columnIndices: t.rowIndices.map { Int32($0 + offset) },
                                            values: t.values, balance: .nnz, communicator: communicator)
     }
+}
+
+extension MatrixSteps {
+    /// The keys of info, generate, transpose, scale and add, and how they are read.
+    static let schemas: [StepSchema] = [
+        StepSchema(op: "info", keys: ["matrix"], required: ["matrix"]) { keys, parser in
+            keys.text("matrix", "", &parser).map { .info(matrix: $0) }
+        },
+        StepSchema(op: "generate", keys: ["kind", "scale", "edge_factor", "seed", "n", "shift"], required: ["kind"]) { keys, parser in
+            // The generator's own keys, read as an input's `generate:` mapping is.
+            let spec = keys.entries.filter { $0.0 != "name" && $0.0 != "op" }.map { ($0.1, $0.2) }
+            return parser.parseGenerator(Node.mapping(Node.Mapping(spec, Tag(.map), .block, keys.node.mark)), keys.field).map { .generate($0) }
+        },
+        StepSchema(op: "transpose", keys: ["matrix"], required: ["matrix"]) { keys, parser in
+            keys.text("matrix", "", &parser).map { .transpose(matrix: $0) }
+        },
+        StepSchema(op: "scale", keys: ["matrix", "alpha"], required: ["matrix", "alpha"]) { keys, parser in
+            let alpha = keys.byKey["alpha"].flatMap { parser.number($0, "\(keys.field).alpha") }
+            return keys.text("matrix", "", &parser).flatMap { m in alpha.map { .scale(matrix: m, alpha: $0) } }
+        },
+        StepSchema(op: "add", keys: ["a", "b", "alpha", "beta"], required: ["a", "b"]) { keys, parser in
+            let alpha = keys.byKey["alpha"].map { parser.number($0, "\(keys.field).alpha") } ?? 1
+            let beta = keys.byKey["beta"].map { parser.number($0, "\(keys.field).beta") } ?? 1
+            guard let a = keys.text("a", "", &parser), let b = keys.text("b", "", &parser), let alpha, let beta else { return nil }
+            return .add(a: a, b: b, alpha: alpha, beta: beta)
+        },
+    ]
 }

@@ -80,3 +80,22 @@ final class PCGMonitor {
         if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
     }
 }
+
+extension PCGStep {
+    /// The pcg step's keys (they mirror `sparrow solve --method pcg`'s flags).
+    static let schema = StepSchema(op: "pcg", keys: ["matrix", "rhs", "preconditioner", "tol", "max_iterations"],
+                                   required: ["matrix"]) { keys, parser in
+        let field = keys.field
+        let preconditioner = keys.text("preconditioner", "jacobi", &parser)
+        let tolerance = keys.byKey["tol"].map { parser.number($0, "\(field).tol", positive: true) } ?? 1e-10
+        let iterations = keys.byKey["max_iterations"].map { parser.integer($0, "\(field).max_iterations", range: 1...10_000_000) } ?? 1000
+        if let p = preconditioner, !(["none", "jacobi", "cholesky"].contains(p) || p.hasPrefix("sparsified:") || p.hasPrefix("band:")) {
+            parser.problem(keys.byKey["preconditioner"], "\(field).preconditioner",
+                           "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(p)'")
+            return nil
+        }
+        guard let m = keys.text("matrix", "", &parser), let rhs = keys.text("rhs", "ones", &parser), let p = preconditioner,
+              let tolerance, let iterations else { return nil }
+        return .pcg(matrix: m, rhs: rhs, preconditioner: p, tolerance: tolerance, maximumIterations: iterations)
+    }
+}

@@ -99,3 +99,35 @@ enum SolveSteps {
         return ordering
     }
 }
+
+extension SolveSteps {
+    /// The keys of solve and solve_many (they mirror `sparrow solve`'s flags).
+    static let schemas: [StepSchema] = [
+        StepSchema(op: "solve", keys: ["matrix", "rhs", "method", "ordering"], required: ["matrix"]) { keys, parser in
+            guard let (rhs, method, ordering) = common(keys, &parser), let m = keys.text("matrix", "", &parser) else { return nil }
+            return .solve(matrix: m, rhs: rhs, method: method, ordering: ordering)
+        },
+        StepSchema(op: "solve_many", keys: ["matrices", "rhs", "method", "ordering"], required: ["matrices"]) { keys, parser in
+            guard let (rhs, method, ordering) = common(keys, &parser) else { return nil }
+            guard let list = keys.byKey["matrices"]?.sequence, !list.isEmpty else {
+                parser.problem(keys.byKey["matrices"], "\(keys.field).matrices", "expected a non-empty list of matrix names")
+                return nil
+            }
+            let names = list.enumerated().compactMap { parser.string($0.element, "\(keys.field).matrices[\($0.offset)]") }
+            return names.count == list.count ? .solveMany(matrices: names, rhs: rhs, method: method, ordering: ordering) : nil
+        },
+    ]
+
+    /// rhs, method and ordering, shared by both steps.
+    private static func common(_ keys: StepKeys, _ parser: inout JobParser) -> (String, String, String)? {
+        let method = keys.byKey["method"].map { parser.choice($0, "\(keys.field).method", ["cholesky", "lu", "qr", "auto"]) } ?? "auto"
+        let ordering = keys.byKey["ordering"].map { parser.choice($0, "\(keys.field).ordering", ["amd", "metis", "natural"]) } ?? "amd"
+        let rhs = keys.text("rhs", "ones", &parser)
+        if let rhs, rhs.hasPrefix("random:"), Int(rhs.dropFirst(7)).map({ (1...100_000).contains($0) }) != true {
+            parser.problem(keys.byKey["rhs"], "\(keys.field).rhs", "expected random:K with K in 1...100000, got '\(rhs)'")
+            return nil
+        }
+        guard let rhs, let method, let ordering else { return nil }
+        return (rhs, method, ordering)
+    }
+}

@@ -24,3 +24,19 @@ enum SpGEMMStep {
                              ("balance", .string(balance))])
     }
 }
+
+extension SpGEMMStep {
+    /// The spgemm step's keys (they mirror `sparrow spgemm`'s flags).
+    static let schema = StepSchema(op: "spgemm", keys: ["a", "b", "transpose_a", "transpose_b", "sorted", "heavy_threshold", "balance"],
+                                   required: ["a", "b"]) { keys, parser in
+        let field = keys.field, byKey = keys.byKey
+        let ta = byKey["transpose_a"].map { parser.boolean($0, "\(field).transpose_a") } ?? false
+        let tb = byKey["transpose_b"].map { parser.boolean($0, "\(field).transpose_b") } ?? false
+        let sorted = byKey["sorted"].map { parser.boolean($0, "\(field).sorted") } ?? false
+        let heavy: Int?? = byKey["heavy_threshold"].map { parser.integer($0, "\(field).heavy_threshold", range: 1...Int.max) }
+        let balance = byKey["balance"].map { parser.choice($0, "\(field).balance", ["rows", "nnz", "flops"]) } ?? "nnz"
+        guard let a = keys.text("a", "", &parser), let b = keys.text("b", "", &parser), let ta, let tb, let sorted, let balance,
+              heavy != .some(nil) else { return nil }
+        return .spgemm(a: a, b: b, transposeA: ta, transposeB: tb, sorted: sorted, heavyThreshold: heavy ?? nil, balance: balance)
+    }
+}
