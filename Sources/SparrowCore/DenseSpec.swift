@@ -2,6 +2,12 @@
 /// files: `ones`, `random:K` (K seeded columns, uniform in (−1, 1]), or a
 /// Matrix Market array file.
 public enum DenseSpec {
+    /// B for a whole matrix A: `rowsums` is A·1 (so the solution is all ones); anything else as `parse`.
+    public static func parse(_ text: String, for a: CSRMatrix, field: String, threads: Int = 1) throws(SparrowError) -> DenseMatrix {
+        if text == "rowsums" { return DenseMatrix(rows: a.rows, columns: 1, values: a.multiply([Double](repeating: 1, count: a.columns))) }
+        return try parse(text, rows: a.rows, field: field, threads: threads)
+    }
+
     public static func parse(_ text: String, rows: Int, field: String, threads: Int = 1) throws(SparrowError) -> DenseMatrix {
         let tooLarge = { (message: String) in SparrowError.field(name: field, message: message) }
         if text == "ones" {

@@ -64,10 +64,8 @@ final class JobValueStore {
     /// Rank-local: B for one matrix from a resolved right-hand side.
     static func rightHandSide(_ resolved: RightHandSide, for a: CSRMatrix) throws(SparrowError) -> DenseMatrix {
         switch resolved {
-        case .builtIn("rowsums"):
-            return DenseMatrix(rows: a.rows, columns: 1, values: a.multiply([Double](repeating: 1, count: a.columns)))
         case let .builtIn(spelling):
-            return try DenseSpec.parse(spelling, rows: a.rows, field: "rhs")
+            return try DenseSpec.parse(spelling, for: a, field: "rhs")
         case let .matrix(name, b):
             guard b.rows == a.rows else { throw .usage("shape mismatch: right-hand side '\(name)' has \(b.rows) rows, the matrix \(a.rows)") }
             return b

@@ -61,10 +61,9 @@ public struct SpoolLayout: Sendable {
 
     static func nameProblem(_ name: String) -> String? {
         if name.isEmpty || name.utf8.count > 100 { return "must have 1 to 100 characters" }
-        guard let first = name.unicodeScalars.first, ("0"..."9").contains(first) || ("a"..."z").contains(first) || ("A"..."Z").contains(first) else {
-            return "must start with a letter or digit"
-        }
-        let allowed = name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) }
+        func isLetterOrDigit(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) }
+        guard let first = name.unicodeScalars.first, isLetterOrDigit(first) else { return "must start with a letter or digit" }
+        let allowed = name.unicodeScalars.allSatisfy { isLetterOrDigit($0) || "._-".unicodeScalars.contains($0) }
         return allowed ? nil : "may contain only letters, digits, '.', '_' and '-'"
     }
 

@@ -36,9 +36,11 @@ public final class SpoolService {
 
     /// Serves until a stop request, or, with `exitWhenIdle`, until no job is left.
     public func serve(exitWhenIdle: Bool, pollSeconds: Double = 0.5) throws(SparrowError) {
+        // Rank 0 alone makes the spool; every rank resolves the allowed directories as it sees them
+        // (each rank checks inputs when it parses a job).
+        _ = try communicator.onRoot { () throws(SparrowError) in try layout.prepare() }
         let allowed = try communicator.everywhere { () throws(SparrowError) -> [String] in
-            try layout.prepare()
-            return try (allowedInputDirectories.isEmpty ? [layout.inputs] : allowedInputDirectories).map { (directory) throws(SparrowError) in
+            try (allowedInputDirectories.isEmpty ? [layout.inputs] : allowedInputDirectories).map { (directory) throws(SparrowError) in
                 guard let real = System.realPath(directory), System.isDirectory(real) else {
                     throw .field(name: "--allow-inputs", message: "\(directory) is not a directory")
                 }

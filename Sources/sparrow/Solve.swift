@@ -91,20 +91,12 @@ struct Solve: ParsableCommand {
         try common.write(report, comm)
     }
 
-    /// B for a matrix: `rowsums` is A·1 (the solution is all ones), else a DenseSpec.
-    private func rightHandSide(for a: CSRMatrix) throws(SparrowError) -> DenseMatrix {
-        if rhs == "rowsums" {
-            return DenseMatrix(rows: a.rows, columns: 1, values: a.multiply([Double](repeating: 1, count: a.columns)))
-        }
-        return try DenseSpec.parse(rhs, rows: a.rows, field: "--rhs", threads: common.threadCount)
-    }
-
     /// A and B, read on every rank (each rank needs the whole matrix to factor it).
     private func readProblem(_ comm: Communicator, _ report: inout Report) throws(SparrowError) -> (CSRMatrix, DenseMatrix) {
         try comm.everywhere { () throws(SparrowError) in
             try report.measure("read") { () throws(SparrowError) in
                 let a = try MatrixMarket.readCSR(path: matrices[0], threads: common.threadCount)
-                return (a, try rightHandSide(for: a))
+                return (a, try DenseSpec.parse(rhs, for: a, field: "--rhs", threads: common.threadCount))
             }
         }
     }
@@ -179,7 +171,7 @@ struct Solve: ParsableCommand {
         let results = try BatchSolve.manyMatrices(
             count: matrices.count, names: names,
             load: { (k) throws(SparrowError) in try MatrixMarket.readCSR(path: matrices[k]) },
-            rightHandSide: { (a) throws(SparrowError) in try rightHandSide(for: a) },
+            rightHandSide: { (a) throws(SparrowError) in try DenseSpec.parse(rhs, for: a, field: "--rhs") },
             method: method, ordering: ordering, communicator: comm, report: &report, progress: progress)
         progress.finish()
         try report.measure("write") { () throws(SparrowError) in
