@@ -1,7 +1,8 @@
 // swift-tools-version: 6.0
 // Sparrow: distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.
 // Layering (lower never imports higher):
-//   CMPI, CSuiteSparse (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules -> sparrow
+//   CMPI, CSuiteSparse (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
+//   (SparrowSpGEMM, SparrowFactor, SparrowCompletion) -> SparrowJobs -> sparrow
 import PackageDescription
 
 let package = Package(
@@ -12,6 +13,7 @@ let package = Package(
         .library(name: "SparrowMPI", targets: ["SparrowMPI"]),
         .library(name: "SparrowSpGEMM", targets: ["SparrowSpGEMM"]),
         .library(name: "SparrowFactor", targets: ["SparrowFactor"]),
+        .library(name: "SparrowCompletion", targets: ["SparrowCompletion"]),
         .library(name: "SparrowJobs", targets: ["SparrowJobs"]),
     ],
     dependencies: [
@@ -30,11 +32,12 @@ let package = Package(
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
         .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowCompletion", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowJobs", dependencies: [
-            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", .product(name: "Yams", package: "Yams"),
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowCompletion", .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "sparrow", dependencies: [
-            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowJobs",
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowCompletion", "SparrowJobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -45,6 +48,7 @@ let package = Package(
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowSpGEMMTests", dependencies: ["SparrowCore", "SparrowSpGEMM"]),
         .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),
+        .testTarget(name: "SparrowCompletionTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowCompletion"]),
         .testTarget(name: "SparrowJobsTests", dependencies: ["SparrowCore", "SparrowJobs"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCore"]),
     ],

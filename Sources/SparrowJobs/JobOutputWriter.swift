@@ -30,6 +30,8 @@ struct JobOutputWriter {
                 _ = try communicator.onRoot { () throws(SparrowError) in try MatrixMarket.write(whole!, to: output.path, threads: threads) }
             case let (.dense(matrix), .mtx):
                 _ = try communicator.onRoot { () throws(SparrowError) in try MatrixMarket.write(matrix, to: output.path) }
+            case (.group, _):
+                throw .usage("output \(name): internal error, a step's group of values reached the writer unsplit")
             case (.metrics, .mtx):
                 throw .usage("output \(name): the step makes figures, not a matrix; use a .json path")
             case let (.metrics(fields), .json):

@@ -165,7 +165,9 @@ public struct JobParser {
         if root.mapping != nil, !top.contains(where: { $0.0 == "steps" }) { problem(root, "steps", "a job needs at least one step") }
         // Every name a step uses must be defined; then order steps so each follows its inputs.
         let ordered = orderSteps(steps, declared: declared)
-        let outputs = parseOutputs(outputNodes, declared: declared, directory: defaults.outputDirectory)
+        var outputNames = declared
+        for (step, node) in steps { for part in step.operation.parts { outputNames[step.name + "." + part] = node } }
+        let outputs = parseOutputs(outputNodes, declared: outputNames, directory: defaults.outputDirectory)
         return JobPlan(file: file, name: jobName, defaults: defaults, inputs: inputs, steps: ordered, outputs: outputs)
     }
 
@@ -377,6 +379,7 @@ struct StepSchema: Sendable {
     let parse: @Sendable (StepKeys, inout JobParser) -> StepOperation?
 
     static let all: [StepSchema] = MatrixSteps.schemas + [SpGEMMStep.schema] + SolveSteps.schemas + [PCGStep.schema]
+        + [CompleteStep.schema]
     static var operations: [String] { all.map(\.op) }
     static func schema(for op: String) -> StepSchema? { all.first { $0.op == op } }
     static func keys(for op: String) -> [String] { ["name", "op"] + (schema(for: op)?.keys ?? []) }

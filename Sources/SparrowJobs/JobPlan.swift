@@ -60,6 +60,7 @@ public enum StepOperation: Sendable {
     case solveMany(matrices: [String], rhs: String, method: String, ordering: String)
     case pcg(matrix: String, rhs: String, preconditioner: String, tolerance: Double, maximumIterations: Int)
     case generate(GeneratorSpec)
+    case complete(CompleteSpec)
 
     /// Names of the values this step reads.
     public var uses: [String] {
@@ -69,7 +70,14 @@ public enum StepOperation: Sendable {
         case let .solve(m, rhs, _, _), let .pcg(m, rhs, _, _, _): return [m] + (DenseRightHandSide.isBuiltIn(rhs) ? [] : [rhs])
         case let .solveMany(ms, rhs, _, _): return ms + (DenseRightHandSide.isBuiltIn(rhs) ? [] : [rhs])
         case .generate: return []
+        case let .complete(spec): return [spec.ratings] + [spec.test, spec.predict].compactMap { $0 }
         }
+    }
+
+    /// Values the step makes besides its own, named STEP.PART (e.g. a completion's U and V).
+    public var parts: [String] {
+        if case let .complete(spec) = self { return spec.parts }
+        return []
     }
 
     public var kind: String {
@@ -83,6 +91,7 @@ public enum StepOperation: Sendable {
         case .solveMany: return "solve_many"
         case .pcg: return "pcg"
         case .generate: return "generate"
+        case .complete: return "complete"
         }
     }
 }

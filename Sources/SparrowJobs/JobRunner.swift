@@ -91,11 +91,17 @@ public final class JobRunner {
         case let .pcg(name, rhs, preconditioner, tolerance, maximumIterations):
             return try PCGStep.run(name, rhs: rhs, preconditioner: preconditioner, tolerance: tolerance,
                                    maximumIterations: maximumIterations, step: step.name, context)
+        case let .complete(spec):
+            return try CompleteStep.run(spec, step: step.name, context)
         }
     }
 
     /// Keeps a value and writes every output that names it.
     private func store(_ name: String, _ value: JobValue, _ writer: JobOutputWriter) throws(SparrowError) {
+        if case let .group(figures, parts) = value {
+            for (part, partValue) in parts { try store(name + "." + part, partValue, writer) }
+            return try store(name, .metrics(figures), writer)
+        }
         values[name] = value
         report.time("write", try writer.write(name, value))
     }

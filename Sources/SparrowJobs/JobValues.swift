@@ -6,6 +6,8 @@ enum JobValue {
     case sparse(DistributedCSR)
     case dense(DenseMatrix)
     case metrics([(String, JSONValue)])
+    /// A step's figures and the further values it makes (stored as STEP.PART).
+    case group(figures: [(String, JSONValue)], parts: [(String, JobValue)])
 }
 
 /// The job's named values (inputs and step results), with typed access.

@@ -7,6 +7,10 @@ public struct DistributedCSR: Sendable {
     public let partition: RowPartition
     public let globalColumns: Int
     public let rank: Int
+    /// Entries of this rank's rows that repeated an earlier (row, column) pair
+    /// and were summed into it when assembled from coordinates. Most operations
+    /// want the sum (Matrix Market's convention); ratings refuse any.
+    public var mergedDuplicates = 0
 
     public init(local: CSRMatrix, partition: RowPartition, globalColumns: Int, rank: Int) {
         precondition(local.rows == partition.range(of: rank).count)
@@ -96,7 +100,9 @@ public struct DistributedCSR: Sendable {
                     }
                 }
             }
-            return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
+            var matrix = DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
+            matrix.mergedDuplicates = columnIndices.count - local.nonzeros
+            return matrix
         }
         // Bucket entries by owner rank (counting sort), then one all-to-all per array.
         let size = communicator.size
@@ -133,6 +139,8 @@ public struct DistributedCSR: Sendable {
                 }
             }
         }
-        return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
+        var matrix = DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
+        matrix.mergedDuplicates = localColumns.count - local.nonzeros
+        return matrix
     }
 }

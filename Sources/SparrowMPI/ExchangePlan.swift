@@ -37,6 +37,23 @@ public struct ExchangePlan: Sendable {
         return try communicator.alltoallv(outgoing, sendCounts: sendCounts, receiveCounts: receiveCounts)
     }
 
+    /// Blocks of `width` values (one per index, stored contiguously) at
+    /// `neededIndices`, given this rank's owned blocks: dense factor rows
+    /// (matrix completion) travel this way, each owned row once to each rank
+    /// that needs it, in one all-to-all.
+    public func exchangeBlocks(_ owned: [Double], width: Int, communicator: Communicator) throws(SparrowError) -> [Double] {
+        var outgoing = [Double](repeating: 0, count: sendLocalIndices.count * width)
+        outgoing.withUnsafeMutableBufferPointer { out in
+            owned.withUnsafeBufferPointer { source in
+                for (k, index) in sendLocalIndices.enumerated() {
+                    for l in 0..<width { out[k * width + l] = source[index * width + l] }
+                }
+            }
+        }
+        return try communicator.alltoallv(outgoing, sendCounts: sendCounts.map { $0 * width },
+                                          receiveCounts: receiveCounts.map { $0 * width })
+    }
+
     /// The rows at `neededIndices` of a row-distributed matrix, as a CSR whose
     /// row k is global row neededIndices[k] (column indices stay global).
     public func exchangeRows(of local: CSRMatrix, communicator: Communicator) throws(SparrowError) -> CSRMatrix {

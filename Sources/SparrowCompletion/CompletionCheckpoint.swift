@@ -1,0 +1,150 @@
+import SparrowCore
+import SparrowMPI
+
+/// The state of a completion run after a sweep, recorded so a killed run can
+/// resume to the same result: both factor blocks (with biases) as whole
+/// Matrix Market arrays, written by rank 0 with the atomic writer, and a
+/// state file — the parameters, the sweep count and the history — written
+/// last, so its presence marks a complete record. The sweeps use no random
+/// state beyond the seed (the sketch's stream is a function of seed, sweep
+/// and row), so the seed is the whole random state.
+public struct CompletionCheckpoint {
+    public let directory: String
+    public let stem: String
+
+    public init(directory: String, stem: String = "complete") {
+        self.directory = directory
+        self.stem = stem
+    }
+
+    private var usersPath: String { "\(directory)/\(stem).U.mtx" }
+    private var itemsPath: String { "\(directory)/\(stem).V.mtx" }
+    private var statePath: String { "\(directory)/\(stem).state" }
+
+    /// Collective: gathers the factors and writes the record on rank 0.
+    public func record(_ model: AlternatingMinimization, communicator: Communicator) throws(SparrowError) {
+        let d = model.parameters.width
+        let users = try communicator.gatherv(model.users)
+        let items = try communicator.gatherv(model.items)
+        _ = try communicator.onRoot { () throws(SparrowError) in
+            let allUsers = users!.flatMap { $0 }, allItems = items!.flatMap { $0 }
+            try MatrixMarket.write(Self.columnMajor(allUsers, rows: model.ratings.users, width: d), to: usersPath,
+                                   comment: "sweep \(model.completedSweeps)")
+            try MatrixMarket.write(Self.columnMajor(allItems, rows: model.ratings.items, width: d), to: itemsPath,
+                                   comment: "sweep \(model.completedSweeps)")
+            try AtomicFileWriter.write(Self.state(model), to: statePath)
+        }
+    }
+
+    /// Collective: restores the model from the record, or fails saying why it cannot be used.
+    public func restore(_ model: AlternatingMinimization, communicator: Communicator) throws(SparrowError) {
+        let text = try communicator.onRoot { () throws(SparrowError) -> String in
+            guard System.isRegularFile(statePath) else {
+                throw .input(file: statePath, line: nil, message: "no checkpoint to resume from (run without --resume first)")
+            }
+            return String(decoding: try System.readWholeFile(statePath, limit: 64 << 20), as: UTF8.self)
+        }
+        let state = communicator.broadcast(text ?? "")
+        let restored = try communicator.everywhere { () throws(SparrowError) -> ([Double], [Double], Int, [SweepRecord]) in
+            let (sweep, history) = try Self.parse(state, expecting: model, file: statePath)
+            let d = model.parameters.width
+            let users = try Self.ownedRows(usersPath, rows: model.ratings.users, width: d, owned: model.ratings.byUser.ownedRows, sweep: sweep)
+            let items = try Self.ownedRows(itemsPath, rows: model.ratings.items, width: d, owned: model.ratings.byItem.ownedRows, sweep: sweep)
+            return (users, items, sweep, history)
+        }
+        model.restore(users: restored.0, items: restored.1, completedSweeps: restored.2, history: restored.3)
+    }
+
+    /// The parameters that must match for a resumed run to continue the same computation.
+    static func identity(_ p: CompletionParameters, _ ratings: DistributedRatings) -> [(String, String)] {
+        [("users", "\(ratings.users)"), ("items", "\(ratings.items)"), ("observed", "\(ratings.observed)"),
+         ("rank", "\(p.rank)"), ("lambda", "\(p.lambda)"), ("method", p.method.rawValue), ("biases", "\(p.biases)"),
+         ("seed", "\(p.seed)"), ("init", p.initialization.rawValue), ("power_iterations", "\(p.powerIterations)"),
+         ("inner_iterations", "\(p.innerIterations)"), ("preconditioner", p.preconditioner.rawValue)]
+    }
+
+    static func state(_ model: AlternatingMinimization) -> String {
+        var lines = identity(model.parameters, model.ratings).map { "\($0.0) \($0.1)" }
+        lines.append("sweep \(model.completedSweeps)")
+        for h in model.statistics.history {
+            lines.append("history \(h.sweep) \(h.seconds) \(h.trainRMSE) \(h.testRMSE.map { "\($0)" } ?? "-") \(h.meanInnerIterations)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func parse(_ text: String, expecting model: AlternatingMinimization, file: String) throws(SparrowError) -> (Int, [SweepRecord]) {
+        var fields: [String: String] = [:]
+        var history: [SweepRecord] = []
+        for (number, line) in text.split(separator: "\n").enumerated() {
+            let parts = line.split(separator: " ").map(String.init)
+            if parts.first == "history", parts.count == 6, let s = Int(parts[1]), let t = Double(parts[2]), let train = Double(parts[3]),
+               let inner = Double(parts[5]) {
+                history.append(SweepRecord(sweep: s, seconds: t, trainRMSE: train, testRMSE: Double(parts[4]), meanInnerIterations: inner))
+            } else if parts.count == 2 {
+                fields[parts[0]] = parts[1]
+            } else {
+                throw .input(file: file, line: number + 1, message: "unreadable checkpoint line")
+            }
+        }
+        for (key, value) in identity(model.parameters, model.ratings) where fields[key] != value {
+            throw .usage("--resume: the checkpoint in \(file) was written with \(key) \(fields[key] ?? "(missing)"), this run has \(value)")
+        }
+        guard let sweep = fields["sweep"].flatMap(Int.init), sweep >= 0, history.count == sweep else {
+            throw .input(file: file, line: nil, message: "checkpoint state has no valid sweep count")
+        }
+        return (sweep, history)
+    }
+
+    /// Rank-local: this rank's rows of a recorded block (row-major), checked against the state's sweep.
+    static func ownedRows(_ path: String, rows: Int, width: Int, owned: Range<Int>, sweep: Int) throws(SparrowError) -> [Double] {
+        let mapped = try MappedFile(path: path)
+        let head = String(decoding: mapped.bytes.prefix(200), as: UTF8.self)
+        guard head.split(separator: "\n").contains(where: { $0 == "% sweep \(sweep)" }) else {
+            throw .input(file: path, line: nil, message: "factor file is not from sweep \(sweep) of the checkpoint state")
+        }
+        let matrix = try MatrixMarket.readDense(path: path)
+        guard matrix.rows == rows, matrix.columns == width else {
+            throw .input(file: path, line: nil, message: "expected \(rows) × \(width), found \(matrix.rows) × \(matrix.columns)")
+        }
+        var out = [Double](repeating: 0, count: owned.count * width)
+        for (r, i) in owned.enumerated() { for c in 0..<width { out[r * width + c] = matrix[i, c] } }
+        return out
+    }
+
+    static func columnMajor(_ rowMajor: [Double], rows: Int, width: Int, columns: Range<Int>? = nil) -> DenseMatrix {
+        let columns = columns ?? 0..<width
+        var m = DenseMatrix(rows: rows, columns: columns.count)
+        for i in 0..<rows { for (c, source) in columns.enumerated() { m[i, c] = rowMajor[i * width + source] } }
+        return m
+    }
+}
+
+/// The factors as whole dense matrices (U m × k, V n × k, and the bias
+/// vectors when biases are on), for writing or for a job's values.
+public struct CompletionFactors {
+    public var users: DenseMatrix
+    public var items: DenseMatrix
+    public var userBiases: DenseMatrix?
+    public var itemBiases: DenseMatrix?
+
+    /// Collective: on every rank when `everywhere`, else on rank 0 only (nil elsewhere).
+    public static func gather(_ model: AlternatingMinimization, everywhere: Bool,
+                              communicator: Communicator) throws(SparrowError) -> CompletionFactors? {
+        let users: [Double]?, items: [Double]?
+        if everywhere {
+            users = try communicator.allgatherv(model.users)
+            items = try communicator.allgatherv(model.items)
+        } else {
+            users = try communicator.gatherv(model.users)?.flatMap { $0 }
+            items = try communicator.gatherv(model.items)?.flatMap { $0 }
+        }
+        guard let users, let items else { return nil }
+        let k = model.parameters.rank, d = model.parameters.width
+        let m = model.ratings.users, n = model.ratings.items
+        return CompletionFactors(
+            users: CompletionCheckpoint.columnMajor(users, rows: m, width: d, columns: 0..<k),
+            items: CompletionCheckpoint.columnMajor(items, rows: n, width: d, columns: 0..<k),
+            userBiases: model.parameters.biases ? CompletionCheckpoint.columnMajor(users, rows: m, width: d, columns: k..<d) : nil,
+            itemBiases: model.parameters.biases ? CompletionCheckpoint.columnMajor(items, rows: n, width: d, columns: k..<d) : nil)
+    }
+}

@@ -1,0 +1,55 @@
+import SparrowCore
+
+/// Parameters and statistics of one completion run, in the manner of
+/// SuiteSparse's Common object: the algorithm reads its settings here and
+/// writes what it measured back.
+public struct CompletionParameters: Sendable, Equatable {
+    public enum Method: String, Sendable, CaseIterable { case als, robust }
+    /// Preconditioner of the robust method's per-row conjugate gradients.
+    public enum Preconditioner: String, Sendable, CaseIterable { case jacobi, sketch }
+    public enum Initialization: String, Sendable, CaseIterable { case spectral, random }
+
+    /// k: the rank of the factorization U·Vᵀ.
+    public var rank: Int
+    /// λ of ALS-WR: each row's ridge is λ·(its number of observations).
+    public var lambda = 0.1
+    public var sweeps = 10
+    public var method = Method.als
+    /// Global mean plus per-row and per-column biases (one extra unknown per row).
+    public var biases = false
+    public var seed: UInt64 = 1
+    public var initialization = Initialization.spectral
+    /// Power iterations of the randomized range finder (spectral initialization).
+    public var powerIterations = 2
+    /// Conjugate-gradient steps per row and half-sweep (robust method).
+    public var innerIterations = 3
+    public var preconditioner = Preconditioner.jacobi
+    public var threads = 1
+
+    public init(rank: Int) { self.rank = rank }
+
+    /// Unknowns per row: the factor row, and the row's bias when biases are on.
+    var width: Int { rank + (biases ? 1 : 0) }
+}
+
+/// What one sweep measured.
+public struct SweepRecord: Sendable {
+    public var sweep: Int
+    public var seconds: Double
+    public var trainRMSE: Double
+    public var testRMSE: Double?
+    /// Mean conjugate-gradient steps per row (robust method; 0 for exact solves).
+    public var meanInnerIterations: Double
+}
+
+/// Statistics of the run so far.
+public struct CompletionStatistics: Sendable {
+    public var history: [SweepRecord] = []
+    public var initializationSeconds = 0.0
+    public var exchangeSeconds = 0.0
+    public var solveSeconds = 0.0
+    /// Rows whose normal equations were singular (too few observations with λ = 0): solved with a tiny ridge.
+    public var ridgedRows = 0
+    /// Rows with no observation at all: their factor row is zero.
+    public var emptyRows = 0
+}

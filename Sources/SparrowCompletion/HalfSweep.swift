@@ -1,0 +1,96 @@
+import SparrowCore
+
+/// One half-sweep of alternating minimization: with the partner side's factor
+/// rows fixed (just received), every owned row of this side solves its own
+/// regression (`RowRegression.swift`). Rows are independent, so they are
+/// spread over threads in ranges of equal work; no MPI here.
+struct HalfSweep {
+    /// This side's observations: owned rows × partner count, partner indices global and sorted.
+    let entries: CSRMatrix
+    /// For each stored entry, its partner's slot among the received rows.
+    let slots: [Int32]
+    let firstGlobalRow: Int
+    let parameters: CompletionParameters
+    /// Subtracted from every observation (the global mean when biases are on, else 0).
+    let offset: Double
+    /// Distinguishes the two sides in the sketch's random stream.
+    let sideTag: UInt64
+
+    struct Outcome {
+        var squaredResidual = 0.0
+        var innerSteps = 0
+        var ridgedRows = 0
+        var emptyRows = 0
+    }
+
+    /// Solves every owned row into `own` (row-major, `width` per row; also the warm start).
+    func run(own: inout [Double], partners: [Double], sweep: Int, workspaces: [RowWorkspace]) -> Outcome {
+        let d = parameters.width, k = parameters.rank, biases = parameters.biases
+        let tasks = min(workspaces.count, max(1, entries.rows))
+        let ranges = entries.rowPointers.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: tasks) }
+        var outcomes = [Outcome](repeating: Outcome(), count: tasks)
+        let parameters = self.parameters, offset = self.offset, first = firstGlobalRow
+        let seed = CounterRandom.bits(seed: parameters.seed, counter: UInt64(sweep) << 1 | sideTag)
+        own.withUnsafeMutableBufferPointer { ownBuffer in
+            partners.withUnsafeBufferPointer { partnerBuffer in
+                slots.withUnsafeBufferPointer { slotBuffer in
+                    entries.rowPointers.withUnsafeBufferPointer { pointerBuffer in
+                        entries.values.withUnsafeBufferPointer { valueBuffer in
+                            outcomes.withUnsafeMutableBufferPointer { outcomeBuffer in
+                                let own = SharedPointer(ownBuffer.baseAddress!), partner = SharedReadPointer(partnerBuffer.baseAddress!)
+                                let slot = SharedReadPointer(slotBuffer.baseAddress!), rowPointer = SharedReadPointer(pointerBuffer.baseAddress!)
+                                let value = SharedReadPointer(valueBuffer.baseAddress!), outcome = SharedPointer(outcomeBuffer.baseAddress!)
+                                parallelTasks(tasks) { task in
+                                    let w = workspaces[task]
+                                    var result = Outcome()
+                                    for row in ranges[task] {
+                                        let start = rowPointer[row], n = rowPointer[row + 1] - start
+                                        let x = own.base + row * d
+                                        if n == 0 {
+                                            for l in 0..<d { x[l] = 0 }
+                                            result.emptyRows += 1
+                                            continue
+                                        }
+                                        w.reserve(rows: n)
+                                        // Design rows: the partner's factor row (and a 1 for this row's bias);
+                                        // targets: the observation less the mean and the partner's bias.
+                                        for e in 0..<n {
+                                            let source = partner.base + Int(slot[start + e]) * d, a = w.design + e * d
+                                            for l in 0..<k { a[l] = source[l] }
+                                            var t = value[start + e] - offset
+                                            if biases { a[k] = 1; t -= source[k] }
+                                            w.target[e] = t
+                                        }
+                                        let ridge = parameters.lambda * Double(n)
+                                        switch parameters.method {
+                                        case .als:
+                                            if !ExactRegression.solve(w, rows: n, ridge: ridge, x: x) { result.ridgedRows += 1 }
+                                        case .robust:
+                                            let rowSeed = CounterRandom.bits(seed: seed, counter: UInt64(first + row))
+                                            result.innerSteps += ApproximateRegression.solve(
+                                                w, rows: n, ridge: ridge, x: x, steps: parameters.innerIterations,
+                                                preconditioner: parameters.preconditioner, sketchSeed: rowSeed)
+                                        }
+                                        // The fit on this row's observations after the solve (training error).
+                                        DenseKernels.times(w.design, rows: n, width: d, x, into: w.scratch)
+                                        for e in 0..<n {
+                                            let r = w.target[e] - w.scratch[e]
+                                            result.squaredResidual += r * r
+                                        }
+                                    }
+                                    outcome[task] = result
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return outcomes.reduce(into: Outcome()) { total, o in
+            total.squaredResidual += o.squaredResidual
+            total.innerSteps += o.innerSteps
+            total.ridgedRows += o.ridgedRows
+            total.emptyRows += o.emptyRows
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import SparrowCore
+import SparrowMPI
+
+/// Observed entries of an m × n matrix held twice, as Spark MLlib's ALS does:
+/// by user rows (to solve user factors) and by item columns (to solve item
+/// factors). Each side carries the exchange plan that brings it the other
+/// side's factor rows: each factor row goes once to each rank that needs it,
+/// in one all-to-all per half-sweep.
+public struct DistributedRatings {
+    /// Owned users × items (global item columns, sorted in each row).
+    public let byUser: DistributedCSR
+    /// Owned items × users (global user columns, sorted in each row).
+    public let byItem: DistributedCSR
+    public let users: Int
+    public let items: Int
+    public let observed: Int
+    /// Mean of all observed values (the global bias).
+    public let mean: Double
+    let userSide: PartnerLayout
+    let itemSide: PartnerLayout
+
+    /// Collective. `matrix` holds the ratings by user rows (any partition);
+    /// refuses non-finite values and repeated (row, column) pairs, naming `source`.
+    public init(_ matrix: DistributedCSR, source: String, communicator: Communicator) throws(SparrowError) {
+        let nonFinite = communicator.allreduce(matrix.local.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }, .sum)
+        let duplicates = communicator.allreduce(matrix.mergedDuplicates, .sum)
+        if nonFinite > 0 { throw RatingsProblem.nonFinite(count: nonFinite).error(source) }
+        if duplicates > 0 { throw RatingsProblem.duplicates(count: duplicates).error(source) }
+        byUser = matrix
+        users = matrix.globalRows
+        items = matrix.globalColumns
+        // The item-major copy: every entry moves to the owner of its column, once.
+        let local = matrix.local
+        var itemIndices = [Int32](), userIndices = [Int32]()
+        itemIndices.reserveCapacity(local.nonzeros)
+        userIndices.reserveCapacity(local.nonzeros)
+        let first = matrix.ownedRows.lowerBound
+        for i in 0..<local.rows {
+            for p in local.rowRange(i) {
+                itemIndices.append(local.columnIndices[p])
+                userIndices.append(Int32(first + i))
+            }
+        }
+        byItem = try DistributedCSR.assemble(rows: items, columns: users, rowIndices: itemIndices, columnIndices: userIndices,
+                                             values: local.values, balance: .nnz, communicator: communicator)
+        observed = communicator.allreduce(local.nonzeros, .sum)
+        mean = observed > 0 ? communicator.allreduce(local.values.reduce(0, +), .sum) / Double(observed) : 0
+        userSide = try PartnerLayout(byUser.local, partnerPartition: byItem.partition, communicator: communicator)
+        itemSide = try PartnerLayout(byItem.local, partnerPartition: byUser.partition, communicator: communicator)
+    }
+}
+
+/// For one side's entries: the plan that fetches partner factor rows, and for
+/// each stored entry the slot of its partner's row among the fetched rows.
+struct PartnerLayout {
+    let plan: ExchangePlan
+    let slots: [Int32]
+
+    init(_ local: CSRMatrix, partnerPartition: RowPartition, communicator: Communicator) throws(SparrowError) {
+        plan = try ExchangePlan(needing: local.columnIndices.map { Int($0) }, partition: partnerPartition, communicator: communicator)
+        var slotOf: [Int32: Int32] = [:]
+        slotOf.reserveCapacity(plan.neededIndices.count)
+        for (slot, index) in plan.neededIndices.enumerated() { slotOf[Int32(index)] = Int32(slot) }
+        slots = local.columnIndices.map { slotOf[$0]! }
+    }
+}
+
+/// What makes a ratings file unusable, located in the file when it is one.
+enum RatingsProblem {
+    case nonFinite(count: Int)
+    case duplicates(count: Int)
+
+    func error(_ source: String) -> SparrowError {
+        switch self {
+        case let .nonFinite(count):
+            return .input(file: source, line: nil, message: "\(count) observed value\(count == 1 ? " is" : "s are") not finite (NaN or infinity)")
+        case let .duplicates(count):
+            return .input(file: source, line: nil,
+                          message: "\(count) entr\(count == 1 ? "y repeats" : "ies repeat") an earlier (row, column) pair; duplicates are refused (one observation per pair)")
+        }
+    }
+}
+
+extension RatingsFile {
+    /// Rank-local, on a file already known to be unusable: the line of its first
+    /// non-finite value or repeated pair, for a FILE:LINE message.
+    public static func locate(_ error: SparrowError, in path: String) -> SparrowError {
+        guard case let .input(file, nil, _) = error, file == path,
+              let mapped = try? MappedFile(path: path),
+              let header = try? MatrixMarketHeader.parse(mapped.bytes, isComplete: true, file: path),
+              let parsed = try? MatrixMarket.parse(mapped.bytes, file: path) else { return error }
+        var seen = Set<Int64>()
+        var culprit: Int?
+        for e in 0..<parsed.columnIndices.count {
+            let value = header.field == .pattern ? 1 : parsed.values[e]
+            if !value.isFinite { culprit = e; break }
+            let key = Int64(parsed.rowIndices[e]) * Int64(header.columns) + Int64(parsed.columnIndices[e])
+            if !seen.insert(key).inserted { culprit = e; break }
+        }
+        guard let culprit else { return error }
+        let data = UnsafeBufferPointer(rebasing: mapped.bytes[header.dataOffset...])
+        let line = header.dataLine + DataLineParser.lineOffsetOfEntry(culprit, in: data)
+        let what = header.field != .pattern && !parsed.values[culprit].isFinite
+            ? "value \(parsed.values[culprit]) is not finite (NaN or infinity)"
+            : "entry (\(parsed.rowIndices[culprit] + 1), \(parsed.columnIndices[culprit] + 1)) repeats an earlier one; duplicates are refused (one observation per pair)"
+        return .input(file: path, line: line, message: what)
+    }
+}
+
+/// Reading ratings from a file: the distributed loader, then the checks above.
+public enum RatingsFile {
+    /// Collective.
+    public static func load(_ path: String, threads: Int, communicator: Communicator) throws(SparrowError) -> DistributedRatings {
+        var options = DistributedLoader.Options()
+        options.threads = threads
+        let matrix = try DistributedLoader.load(path: path, options: options, communicator: communicator)
+        do {
+            return try DistributedRatings(matrix, source: path, communicator: communicator)
+        } catch {
+            // Every rank got the same error; each locates the line itself (the file is mapped read-only).
+            throw locate(error, in: path)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import SparrowCore
+import SparrowMPI
+import SparrowCompletion
+
+/// What a `complete` step asks for (keys mirror `sparrow complete`'s flags).
+public struct CompleteSpec: Sendable {
+    public var ratings: String
+    public var test: String?
+    public var predict: String?
+    public var top: Int?
+    public var every: Int
+    public var parameters: CompletionParameters
+
+    /// The values the step makes besides its figures, named STEP.PART in outputs.
+    public var parts: [String] {
+        ["U", "V"] + (parameters.biases ? ["user_bias", "item_bias"] : []) + (test != nil ? ["test"] : [])
+            + (predict != nil ? ["predictions"] : []) + (top != nil ? ["top"] : [])
+    }
+}
+
+/// The `complete` step: alternating minimization (the same driver as `sparrow
+/// complete`) on a job's sparse value, recording U and V in the job's
+/// checkpoint directory after every `every` sweeps; a job restarted by the
+/// service continues from the last record to the result of an uninterrupted run.
+enum CompleteStep {
+    static func run(_ spec: CompleteSpec, step: String, _ context: StepContext) throws(SparrowError) -> StepResult {
+        let communicator = context.communicator
+        var parameters = spec.parameters
+        parameters.threads = context.threads
+        let ratings = try DistributedRatings(try context.values.sparse(spec.ratings), source: "step \(step): ratings '\(spec.ratings)'",
+                                             communicator: communicator)
+        try communicator.everywhere { () throws(SparrowError) in
+            do throws(SparrowError) { try parameters.validate(users: ratings.users, items: ratings.items) } catch {
+                if case let .field(name, message) = error { throw .field(name: "steps.\(step).\(name)", message: message) }
+                throw error
+            }
+        }
+        let model = AlternatingMinimization(ratings: ratings, parameters: parameters)
+        if let test = spec.test {
+            model.test = try PairSet(try context.values.sparse(test), source: "step \(step): test '\(test)'", ratings: ratings,
+                                     communicator: communicator)
+        }
+        let store = context.checkpoint.map { CompletionCheckpoint(directory: $0.directory, stem: step) }
+        var resumedAt = 0
+        let recorded = try communicator.onRoot { () throws(SparrowError) in
+            store.map { System.isRegularFile($0.directory + "/" + step + ".state") } ?? false
+        }
+        if communicator.broadcast([recorded == true ? 1 : 0])[0] == 1, let store {
+            try store.restore(model, communicator: communicator)
+            resumedAt = model.completedSweeps
+        } else {
+            try model.initialize(communicator: communicator)
+        }
+        let progress = context.showProgress
+        try model.run(checkpoint: store, every: spec.every, communicator: communicator) { (record: SweepRecord) throws(SparrowError) in
+            if progress { System.printError("\(step): " + AlternatingMinimization.describe(record, of: parameters.sweeps)) }
+            try context.limits.check("in step \(step) at sweep \(record.sweep)", communicator: communicator)
+            if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
+        }
+        let factors = try CompletionFactors.gather(model, everywhere: true, communicator: communicator)!
+        var parts: [(String, JobValue)] = [("U", .dense(factors.users)), ("V", .dense(factors.items))]
+        if let b = factors.userBiases, let c = factors.itemBiases { parts += [("user_bias", .dense(b)), ("item_bias", .dense(c))] }
+        if let testSet = model.test { parts.append(("test", .sparse(try testSet.predictedMatrix(model, communicator: communicator)))) }
+        if let predict = spec.predict {
+            let pairs = try PairSet(try context.values.sparse(predict), source: "step \(step): predict '\(predict)'", ratings: ratings,
+                                    communicator: communicator)
+            parts.append(("predictions", .sparse(try pairs.predictedMatrix(model, communicator: communicator))))
+        }
+        if let top = spec.top { parts.append(("top", .sparse(try TopRecommendations.compute(model, count: top, communicator: communicator)))) }
+        let last = model.statistics.history.last
+        var figures: [(String, JSONValue)] = [
+            ("users", .integer(ratings.users)), ("items", .integer(ratings.items)), ("observed", .integer(ratings.observed)),
+            ("rank", .integer(parameters.rank)), ("method", .string(parameters.method.rawValue)), ("sweeps", .integer(model.completedSweeps)),
+            ("resumed_at_sweep", .integer(resumedAt)), ("global_mean", .number(model.offset)),
+            ("train_rmse", .number(last?.trainRMSE ?? .nan)),
+        ]
+        if let t = last?.testRMSE { figures.append(("test_rmse", .number(t))) }
+        return (.group(figures: figures, parts: parts), figures)
+    }
+}
+
+extension CompleteStep {
+    static let schema = StepSchema(op: "complete",
+                                   keys: ["ratings", "rank", "lambda", "sweeps", "method", "biases", "init", "seed", "inner_iterations",
+                                          "preconditioner", "test", "predict", "top", "every"],
+                                   required: ["ratings", "rank"]) { keys, parser in
+        let field = keys.field, byKey = keys.byKey
+        guard let rankNode = byKey["rank"], let rank = parser.integer(rankNode, "\(field).rank", range: 1...100_000) else { return nil }
+        var p = CompletionParameters(rank: rank)
+        var ok = true
+        if let n = byKey["lambda"] {
+            if let v = parser.number(n, "\(field).lambda"), v >= 0 { p.lambda = v } else {
+                if let v = n.scalar.flatMap({ Double($0.string) }), v < 0 { parser.problem(n, "\(field).lambda", "must be ≥ 0, got \(v)") }
+                ok = false
+            }
+        }
+        if let n = byKey["sweeps"] { if let v = parser.integer(n, "\(field).sweeps", range: 1...1_000_000) { p.sweeps = v } else { ok = false } }
+        if let n = byKey["method"] {
+            if let v = parser.choice(n, "\(field).method", ["als", "robust"]) { p.method = .init(rawValue: v)! } else { ok = false }
+        }
+        if let n = byKey["biases"] { if let v = parser.boolean(n, "\(field).biases") { p.biases = v } else { ok = false } }
+        if let n = byKey["init"] {
+            if let v = parser.choice(n, "\(field).init", ["spectral", "random"]) { p.initialization = .init(rawValue: v)! } else { ok = false }
+        }
+        if let n = byKey["seed"] { if let v = parser.integer(n, "\(field).seed", range: 0...Int.max) { p.seed = UInt64(v) } else { ok = false } }
+        if let n = byKey["inner_iterations"] {
+            if let v = parser.integer(n, "\(field).inner_iterations", range: 1...1000) { p.innerIterations = v } else { ok = false }
+        }
+        if let n = byKey["preconditioner"] {
+            if let v = parser.choice(n, "\(field).preconditioner", ["jacobi", "sketch"]) { p.preconditioner = .init(rawValue: v)! } else { ok = false }
+        }
+        if p.method == .als, let n = byKey["inner_iterations"] ?? byKey["preconditioner"] {
+            parser.problem(n, field, "inner_iterations and preconditioner apply to method robust only")
+            ok = false
+        }
+        let top: Int?? = byKey["top"].map { parser.integer($0, "\(field).top", range: 1...100_000) }
+        let every: Int?? = byKey["every"].map { parser.integer($0, "\(field).every", range: 1...1_000_000) }
+        guard ok, let ratings = keys.text("ratings", "", &parser), top != .some(nil), every != .some(nil) else { return nil }
+        let test = byKey["test"] != nil ? keys.text("test", "", &parser) : nil
+        let predict = byKey["predict"] != nil ? keys.text("predict", "", &parser) : nil
+        return .complete(CompleteSpec(ratings: ratings, test: test, predict: predict, top: top ?? nil, every: (every ?? nil) ?? 1,
+                                      parameters: p))
+    }
+}

@@ -1,0 +1,205 @@
+import ArgumentParser
+import SparrowCore
+import SparrowMPI
+import SparrowCompletion
+
+struct Complete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "complete",
+        abstract: "Low-rank matrix completion by alternating minimization (ALS-WR, or the robust approximate-solve variant).",
+        discussion: """
+        Input: observed entries as a coordinate .mtx (row, column, value); duplicates and NaN are refused.
+        Outputs with -o PREFIX: PREFIX.U.mtx (m × k), PREFIX.V.mtx (n × k), PREFIX.user_bias.mtx and
+        PREFIX.item_bias.mtx (--biases), PREFIX.test.mtx (--test: predicted values), PREFIX.predictions.mtx
+        (--predict), PREFIX.top.mtx (--top N: each row's N best unobserved columns, valued by prediction).
+        A prediction is U_i·V_j, plus the global mean and both biases with --biases (mean in the report).
+
+        Examples:
+          sparrow complete R.mtx --rank 10 --lambda 0 --sweeps 30 -o fit
+          mpirun -n 3 sparrow complete u1.base.mtx --rank 50 --lambda 0.1 --biases --test u1.test.mtx -o ml --report r.json
+          sparrow complete R.mtx --rank 64 --method robust --checkpoint ckpt --every 5 -o fit   # later: add --resume
+        """)
+
+    @Argument(help: "Observed entries (coordinate .mtx).") var ratings: String
+    @Option(help: "Rank k of the factorization.") var rank: Int
+    @Option(help: "ALS-WR regularization λ (each row's ridge is λ·its observations).") var lambda: Double = 0.1
+    @Option(help: "Sweeps (each solves every row of U, then of V).") var sweeps: Int = 10
+    @Option(help: "als (exact row solves) or robust (warm-started preconditioned CG per row).") var method: String = "als"
+    @Flag(help: "Model a global mean and row and column biases.") var biases = false
+    @Option(help: "spectral (top-k SVD of the rescaled observations) or random.") var `init`: String = "spectral"
+    @Option(help: "Random seed (initialization, sketches).") var seed: UInt64 = 1
+    @Option(name: .customLong("inner-iterations"), help: "CG steps per row and half-sweep (robust; default 3).") var innerIterations: Int?
+    @Option(help: "CG preconditioner: jacobi or sketch (robust; default jacobi).") var preconditioner: String?
+    @Option(help: "Held-out entries (coordinate .mtx): RMSE per sweep, predictions to PREFIX.test.mtx.") var test: String?
+    @Option(help: "Pairs to predict (coordinate .mtx; values ignored): PREFIX.predictions.mtx.") var predict: String?
+    @Option(help: "Write each row's N best unobserved columns to PREFIX.top.mtx.") var top: Int?
+    @Option(help: "Directory for checkpoints of U and V.") var checkpoint: String?
+    @Option(help: "Sweeps between checkpoints.") var every: Int = 1
+    @Flag(help: "Continue from the checkpoint in --checkpoint DIR.") var resume = false
+    @Option(name: .short, help: "Output prefix.") var output: String?
+    @OptionGroup var common: CommonOptions
+
+    func parameters(threads: Int) throws(SparrowError) -> CompletionParameters {
+        var p = CompletionParameters(rank: rank)
+        p.lambda = lambda
+        p.sweeps = sweeps
+        p.biases = biases
+        p.seed = seed
+        p.threads = threads
+        guard let m = CompletionParameters.Method(rawValue: method) else {
+            throw .field(name: "--method", message: "expected als or robust, got '\(method)'")
+        }
+        p.method = m
+        guard let i = CompletionParameters.Initialization(rawValue: `init`) else {
+            throw .field(name: "--init", message: "expected spectral or random, got '\(`init`)'")
+        }
+        p.initialization = i
+        if m == .als, innerIterations != nil || preconditioner != nil {
+            throw .usage("--inner-iterations and --preconditioner apply to --method robust only")
+        }
+        if let innerIterations { p.innerIterations = innerIterations }
+        if let preconditioner {
+            guard let c = CompletionParameters.Preconditioner(rawValue: preconditioner) else {
+                throw .field(name: "--preconditioner", message: "expected jacobi or sketch, got '\(preconditioner)'")
+            }
+            p.preconditioner = c
+        }
+        guard every >= 1 else { throw .field(name: "--every", message: "must be ≥ 1, got \(every)") }
+        if resume, checkpoint == nil { throw .usage("--resume needs --checkpoint DIR") }
+        if let top, top < 1 { throw .field(name: "--top", message: "must be ≥ 1, got \(top)") }
+        if output == nil, predict != nil || top != nil { throw .usage("--predict and --top write files: give -o PREFIX") }
+        return p
+    }
+
+    func run() throws {
+        let comm = Runtime.communicator!
+        try common.validateThreads()
+        var parameters = try parameters(threads: common.threadCount)
+        let start = System.now()
+        var report = newReport("complete", common, comm)
+        report.inputs = [("ratings", .string(ratings))] + (test.map { [("test", .string($0))] } ?? [])
+            + (predict.map { [("predict", .string($0))] } ?? [])
+        let data = try report.measure("read") { () throws(SparrowError) in
+            try RatingsFile.load(ratings, threads: common.threadCount, communicator: comm)
+        }
+        try comm.everywhere { () throws(SparrowError) in
+            do throws(SparrowError) { try parameters.validate(users: data.users, items: data.items) } catch {
+                if case let .field(name, message) = error { throw .field(name: "--" + name.replacingUnderscores(), message: message) }
+                throw error
+            }
+            let longest = (0..<data.byUser.local.rows).map { data.byUser.local.rowRange($0).count }.max() ?? 0
+            try MemoryBudget.check(parameters.estimatedBytes(ownedUsers: data.byUser.local.rows, ownedItems: data.byItem.local.rows,
+                                                             partnerRows: data.byUser.local.nonzeros + data.byItem.local.nonzeros,
+                                                             longestRow: longest),
+                                   for: "rank-\(parameters.rank) factors of a \(data.users) × \(data.items) matrix") { .field(name: "--rank", message: $0) }
+        }
+        parameters.threads = common.threadCount
+        let model = AlternatingMinimization(ratings: data, parameters: parameters)
+        if let test {
+            let matrix = try report.measure("read") { () throws(SparrowError) in try loadPairs(test, comm) }
+            model.test = try PairSet(matrix, source: test, ratings: data, communicator: comm)
+        }
+        let store = try checkpoint.map { (directory: String) throws(SparrowError) -> CompletionCheckpoint in
+            _ = try comm.onRoot { () throws(SparrowError) in
+                if !System.isDirectory(directory) { try System.makeDirectories(directory) }
+            }
+            return CompletionCheckpoint(directory: directory)
+        }
+        var resumedAt = 0
+        if resume, let store {
+            try store.restore(model, communicator: comm)
+            resumedAt = model.completedSweeps
+        } else {
+            try model.initialize(communicator: comm)
+            report.time("init", model.statistics.initializationSeconds)
+        }
+        let progress = comm.isRoot && !common.quiet
+        let sweepStart = System.now()
+        try model.run(checkpoint: store, every: every, communicator: comm) { (record: SweepRecord) throws(SparrowError) in
+            if progress { System.printError(AlternatingMinimization.describe(record, of: parameters.sweeps)) }
+        }
+        report.time("sweeps", System.now() - sweepStart)
+        if let output { try writeOutputs(model, prefix: output, &report, comm) }
+        let stats = model.statistics
+        report.metric("users", data.users)
+        report.metric("items", data.items)
+        report.metric("observed", data.observed)
+        report.metric("rank", parameters.rank)
+        report.metric("lambda", .number(parameters.lambda))
+        report.metric("method", .string(parameters.method.rawValue))
+        report.metric("biases", .bool(parameters.biases))
+        report.metric("global_mean", .number(model.offset))
+        report.metric("sweeps", model.completedSweeps)
+        report.metric("resumed_at_sweep", resumedAt)
+        if let last = stats.history.last {
+            report.metric("train_rmse", .number(last.trainRMSE))
+            if let t = last.testRMSE { report.metric("test_rmse", .number(t)) }
+        }
+        if parameters.method == .robust {
+            report.metric("inner_iterations", parameters.innerIterations)
+            report.metric("preconditioner", .string(parameters.preconditioner.rawValue))
+        }
+        report.metric("ridged_rows", stats.ridgedRows)
+        report.metric("empty_rows", stats.emptyRows)
+        if stats.ridgedRows > 0 {
+            report.warn("\(stats.ridgedRows) rows had singular normal equations (fewer observations than unknowns with λ = 0); a ridge of 1e-10 of their scale was added")
+        }
+        report.history = stats.history.map(Self.historyEntry)
+        report.time("exchange", stats.exchangeSeconds)
+        report.perRank = comm.perRankReport([("users", Double(data.byUser.local.rows)), ("items", Double(data.byItem.local.rows)),
+                                             ("observed_by_user", Double(data.byUser.local.nonzeros)),
+                                             ("bytes_received", Double(comm.bytesReceived))])
+        report.time("communication", comm.communicationSeconds)
+        report.time("total", System.now() - start)
+        common.printWarnings(report, comm)
+        try common.write(report, comm)
+    }
+
+    static func historyEntry(_ r: SweepRecord) -> [(String, JSONValue)] {
+        [("sweep", .integer(r.sweep)), ("seconds", .number(r.seconds)), ("train_rmse", .number(r.trainRMSE))]
+            + (r.testRMSE.map { [("test_rmse", JSONValue.number($0))] } ?? [])
+            + (r.meanInnerIterations > 0 ? [("cg_steps_per_row", .number(r.meanInnerIterations))] : [])
+    }
+
+    private func loadPairs(_ path: String, _ comm: Communicator) throws(SparrowError) -> DistributedCSR {
+        var options = DistributedLoader.Options()
+        options.threads = common.threadCount
+        return try DistributedLoader.load(path: path, options: options, communicator: comm)
+    }
+
+    private func writeOutputs(_ model: AlternatingMinimization, prefix: String, _ report: inout Report, _ comm: Communicator) throws(SparrowError) {
+        let writeStart = System.now()
+        let factors = try CompletionFactors.gather(model, everywhere: false, communicator: comm)
+        _ = try comm.onRoot { () throws(SparrowError) in
+            let directory = prefix.lastIndex(of: "/").map { String(prefix[..<$0]) } ?? "."
+            if !directory.isEmpty, !System.isDirectory(directory) { try System.makeDirectories(directory) }
+            try MatrixMarket.write(factors!.users, to: prefix + ".U.mtx")
+            try MatrixMarket.write(factors!.items, to: prefix + ".V.mtx")
+            if let b = factors!.userBiases { try MatrixMarket.write(b, to: prefix + ".user_bias.mtx") }
+            if let b = factors!.itemBiases { try MatrixMarket.write(b, to: prefix + ".item_bias.mtx") }
+        }
+        if let testSet = model.test { try writeSparse(try testSet.predictedMatrix(model, communicator: comm), prefix + ".test.mtx", comm) }
+        if let predict {
+            let pairs = try PairSet(try loadPairs(predict, comm), source: predict, ratings: model.ratings, communicator: comm)
+            try writeSparse(try pairs.predictedMatrix(model, communicator: comm), prefix + ".predictions.mtx", comm)
+        }
+        if let top {
+            try comm.everywhere { () throws(SparrowError) in
+                let n = Double(model.ratings.items), k = Double(model.parameters.rank + 1)
+                try MemoryBudget.check(n * k * 8 * 2 + 256 * n * 8 + Double(model.ratings.byUser.local.rows * top) * 12,
+                                       for: "top-\(top) lists over \(model.ratings.items) columns") { .field(name: "--top", message: $0) }
+            }
+            try writeSparse(try TopRecommendations.compute(model, count: top, communicator: comm), prefix + ".top.mtx", comm)
+        }
+        report.time("write", System.now() - writeStart)
+    }
+
+    private func writeSparse(_ matrix: DistributedCSR, _ path: String, _ comm: Communicator) throws(SparrowError) {
+        let whole = try matrix.gather(comm)
+        _ = try comm.onRoot { () throws(SparrowError) in try MatrixMarket.write(whole!, to: path, threads: common.threadCount) }
+    }
+}
+
+private extension String {
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+}
