@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
         .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
-        .target(name: "SparrowCompletion", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowCompletion", dependencies: ["CSuiteSparse", "CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowJobs", dependencies: [
             "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowCompletion", .product(name: "Yams", package: "Yams"),
         ]),

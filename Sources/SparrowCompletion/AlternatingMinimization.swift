@@ -85,14 +85,14 @@ public final class AlternatingMinimization {
         let userOutcome = HalfSweep(entries: ratings.byUser.local, slots: ratings.userSide.slots,
                                     firstGlobalRow: ratings.byUser.ownedRows.lowerBound, parameters: parameters,
                                     offset: offset, sideTag: 0)
-            .run(own: &users, partners: itemRows, sweep: sweepNumber, workspaces: workspaces)
+            .run(own: &users, partners: itemRows, sweep: sweepNumber, workspaces: workspaces, measureFit: false)
         exchange = System.now()
         let userRows = try ratings.itemSide.plan.exchangeBlocks(users, width: d, communicator: communicator)
         exchangeSeconds += System.now() - exchange
         let itemOutcome = HalfSweep(entries: ratings.byItem.local, slots: ratings.itemSide.slots,
                                     firstGlobalRow: ratings.byItem.ownedRows.lowerBound, parameters: parameters,
                                     offset: offset, sideTag: 1)
-            .run(own: &items, partners: userRows, sweep: sweepNumber, workspaces: workspaces)
+            .run(own: &items, partners: userRows, sweep: sweepNumber, workspaces: workspaces, measureFit: true)
         let sums = communicator.allreduce([itemOutcome.squaredResidual, Double(userOutcome.innerSteps + itemOutcome.innerSteps),
                                            Double(userOutcome.ridgedRows + itemOutcome.ridgedRows),
                                            Double(userOutcome.emptyRows + itemOutcome.emptyRows)], .sum)

@@ -1,3 +1,4 @@
+import CSystem
 import SparrowCore
 
 /// One half-sweep of alternating minimization: with the partner side's factor
@@ -24,7 +25,7 @@ struct HalfSweep {
     }
 
     /// Solves every owned row into `own` (row-major, `width` per row; also the warm start).
-    func run(own: inout [Double], partners: [Double], sweep: Int, workspaces: [RowWorkspace]) -> Outcome {
+    func run(own: inout [Double], partners: [Double], sweep: Int, workspaces: [RowWorkspace], measureFit: Bool) -> Outcome {
         let d = parameters.width, k = parameters.rank, biases = parameters.biases
         let tasks = min(workspaces.count, max(1, entries.rows))
         let ranges = entries.rowPointers.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: tasks) }
@@ -52,30 +53,32 @@ struct HalfSweep {
                                             continue
                                         }
                                         w.reserve(rows: n)
-                                        // Design rows: the partner's factor row (and a 1 for this row's bias);
-                                        // targets: the observation less the mean and the partner's bias.
+                                        let design = DesignView(partners: partner.base, slots: slot.base + start, count: n,
+                                                                width: d, rank: k, biases: biases)
+                                        // Targets: the observation less the mean and the partner's bias.
                                         for e in 0..<n {
-                                            let source = partner.base + Int(slot[start + e]) * d, a = w.design + e * d
-                                            for l in 0..<k { a[l] = source[l] }
                                             var t = value[start + e] - offset
-                                            if biases { a[k] = 1; t -= source[k] }
+                                            if biases { t -= design.row(e)[k] }
                                             w.target[e] = t
                                         }
                                         let ridge = parameters.lambda * Double(n)
                                         switch parameters.method {
                                         case .als:
+                                            // The design rows copied side by side for one dsyrk.
+                                            sparrow_gather_design(partner.base, slot.base + start, n, d, k, biases ? 1 : 0, w.design)
                                             if !ExactRegression.solve(w, rows: n, ridge: ridge, x: x) { result.ridgedRows += 1 }
                                         case .robust:
                                             let rowSeed = CounterRandom.bits(seed: seed, counter: UInt64(first + row))
                                             result.innerSteps += ApproximateRegression.solve(
-                                                w, rows: n, ridge: ridge, x: x, steps: parameters.innerIterations,
+                                                w, design: design, ridge: ridge, x: x, steps: parameters.innerIterations,
                                                 preconditioner: parameters.preconditioner, sketchSeed: rowSeed)
                                         }
-                                        // The fit on this row's observations after the solve (training error).
-                                        DenseKernels.times(w.design, rows: n, width: d, x, into: w.scratch)
-                                        for e in 0..<n {
-                                            let r = w.target[e] - w.scratch[e]
-                                            result.squaredResidual += r * r
+                                        if measureFit {
+                                            if parameters.method == .robust {
+                                                for e in 0..<n { result.squaredResidual += w.fits[e] * w.fits[e] }
+                                            } else {
+                                                result.squaredResidual += sparrow_fit_squares(w.design, n, d, w.target, x)
+                                            }
                                         }
                                     }
                                     outcome[task] = result

@@ -19,6 +19,14 @@ public struct DistributedRatings {
     let userSide: PartnerLayout
     let itemSide: PartnerLayout
 
+    /// Partner factor rows this rank receives per sweep (both sides): what it holds besides its own rows.
+    public var receivedRows: Int { userSide.plan.neededIndices.count + itemSide.plan.neededIndices.count }
+    /// The most observations in one owned row or column (sizes the per-thread scratch).
+    public var longestRow: Int {
+        func longest(_ m: CSRMatrix) -> Int { (0..<m.rows).map { m.rowRange($0).count }.max() ?? 0 }
+        return max(longest(byUser.local), longest(byItem.local))
+    }
+
     /// Collective. `matrix` holds the ratings by user rows (any partition);
     /// refuses non-finite values and repeated (row, column) pairs, naming `source`.
     public init(_ matrix: DistributedCSR, source: String, communicator: Communicator) throws(SparrowError) {
@@ -57,12 +65,50 @@ struct PartnerLayout {
     let slots: [Int32]
 
     init(_ local: CSRMatrix, partnerPartition: RowPartition, communicator: Communicator) throws(SparrowError) {
-        plan = try ExchangePlan(needing: local.columnIndices.map { Int($0) }, partition: partnerPartition, communicator: communicator)
-        var slotOf: [Int32: Int32] = [:]
-        slotOf.reserveCapacity(plan.neededIndices.count)
-        for (slot, index) in plan.neededIndices.enumerated() { slotOf[Int32(index)] = Int32(slot) }
-        slots = local.columnIndices.map { slotOf[$0]! }
+        // Distinct partners through an open-addressing table sized by the distinct count's
+        // bound (never by the global partner count), then sorted: O(nnz), cache-resident.
+        var table = IndexTable(capacityFor: min(local.nonzeros, partnerPartition.globalRows))
+        for column in local.columnIndices { table.insert(column) }
+        let needed = table.keys.sorted()
+        plan = try ExchangePlan(needing: needed.map { Int($0) }, partition: partnerPartition, communicator: communicator)
+        for (slot, index) in needed.enumerated() { table.assign(index, slot: Int32(slot)) }
+        slots = local.columnIndices.map { table.slot(of: $0) }
     }
+}
+
+/// An open-addressing hash table of non-negative Int32 keys, each with a slot number.
+struct IndexTable {
+    private var stored: [Int32]
+    private var slotOf: [Int32]
+    private let mask: Int
+    private(set) var keys: [Int32] = []
+
+    init(capacityFor count: Int) {
+        var size = 16
+        while size < 2 * max(1, count) { size <<= 1 }
+        stored = [Int32](repeating: -1, count: size)
+        slotOf = [Int32](repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    @inline(__always) private func start(_ key: Int32) -> Int {
+        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    @inline(__always) private func position(_ key: Int32) -> Int {
+        var p = start(key)
+        while stored[p] != key, stored[p] != -1 { p = (p + 1) & mask }
+        return p
+    }
+
+    mutating func insert(_ key: Int32) {
+        let p = position(key)
+        if stored[p] == -1 { stored[p] = key; keys.append(key) }
+    }
+
+    mutating func assign(_ key: Int32, slot: Int32) { slotOf[position(key)] = slot }
+
+    func slot(of key: Int32) -> Int32 { slotOf[position(key)] }
 }
 
 /// What makes a ratings file unusable, located in the file when it is one.

@@ -1,3 +1,4 @@
+import CSystem
 import SparrowCore
 
 /// One row's regularized least-squares problem of alternating minimization:
@@ -22,9 +23,12 @@ final class RowWorkspace: @unchecked Sendable {
     let width: Int
     /// A, row-major n_i × d.
     var design: UnsafeMutablePointer<Double>
-    /// t, then scratch of length n_i.
+    /// t, length n_i.
     var target: UnsafeMutablePointer<Double>
-    var scratch: UnsafeMutablePointer<Double>
+    /// t − A x after the solve (robust method), length n_i.
+    var fits: UnsafeMutablePointer<Double>
+    /// A p of the last CG step, length n_i.
+    var projections: UnsafeMutablePointer<Double>
     /// d × d: G or the preconditioner's factor.
     let square: UnsafeMutablePointer<Double>
     /// Sketch rows (2d × d).
@@ -35,7 +39,8 @@ final class RowWorkspace: @unchecked Sendable {
         self.width = width
         design = .allocate(capacity: 1)
         target = .allocate(capacity: 1)
-        scratch = .allocate(capacity: 1)
+        fits = .allocate(capacity: 1)
+        projections = .allocate(capacity: 1)
         square = .allocate(capacity: width * width)
         sketch = .allocate(capacity: 2 * width * width)
         rhs = .allocate(capacity: width)
@@ -47,17 +52,18 @@ final class RowWorkspace: @unchecked Sendable {
     }
 
     deinit {
-        for p in [design, target, scratch, square, sketch, rhs, residual, direction, product, preconditioned, diagonal] { p.deallocate() }
+        for p in [design, target, fits, projections, square, sketch, rhs, residual, direction, product, preconditioned, diagonal] { p.deallocate() }
     }
 
     /// Room for a row of `rows` observations (grown, never shrunk: buffers are reused across rows and sweeps).
     func reserve(rows: Int) {
         guard rows > capacityRows else { return }
         let capacity = max(rows, capacityRows * 2)
-        design.deallocate(); target.deallocate(); scratch.deallocate()
+        design.deallocate(); target.deallocate(); fits.deallocate(); projections.deallocate()
         design = .allocate(capacity: capacity * width)
         target = .allocate(capacity: capacity)
-        scratch = .allocate(capacity: capacity)
+        fits = .allocate(capacity: capacity)
+        projections = .allocate(capacity: capacity)
         capacityRows = capacity
     }
 }
@@ -89,20 +95,46 @@ enum ExactRegression {
     }
 }
 
+/// A row's design matrix read in place from the partner factor rows: row e is
+/// the partner row at `slots[e]` (its first `rank` values), followed by a 1
+/// when biases are on (an implicit column). `HalfSweep` copies it side by side
+/// into the workspace before solving: the partner rows are scattered over the
+/// received block, so every pass over them in place would miss the cache.
+struct DesignView {
+    let partners: UnsafePointer<Double>
+    let slots: UnsafePointer<Int32>
+    let count: Int
+    /// Distance between partner rows (rank, plus the partner's bias when biases are on).
+    let width: Int
+    let rank: Int
+    let biases: Bool
+
+    @inline(__always) func row(_ e: Int) -> UnsafePointer<Double> { partners + Int(slots[e]) * width }
+}
+
 enum ApproximateRegression {
-    /// Up to `steps` preconditioned CG steps on G x = Aᵀt from the x given;
-    /// returns the steps taken (fewer when the residual vanishes).
-    static func solve(_ w: RowWorkspace, rows n: Int, ridge: Double, x: UnsafeMutablePointer<Double>, steps: Int,
+    /// Up to `steps` preconditioned CG steps on G x = Aᵀt from the x given,
+    /// A read from the partner rows (gathered into the workspace in the same
+    /// pass that forms the first residual) and t in the workspace; returns
+    /// the steps taken (fewer when the residual is at rounding level), and
+    /// leaves the misfits t − A x of the result in `w.fits`. Every
+    /// product with G is one pass over A (Aᵀ(A p) accumulated row by row,
+    /// `sparrow_normal_apply`), so a step costs O(n_i·d).
+    static func solve(_ w: RowWorkspace, design a: DesignView, ridge: Double, x: UnsafeMutablePointer<Double>, steps: Int,
                       preconditioner: CompletionParameters.Preconditioner, sketchSeed: UInt64) -> Int {
-        let d = w.width
+        let d = w.width, n = a.count
+        // r = Aᵀ(t − A x) − ridge·x and diag(AᵀA), in the pass that gathers A.
+        let targetNorm = sparrow_gather_residual(a.partners, a.slots, n, a.width, a.rank, a.biases ? 1 : 0, w.design, w.target, x,
+                                                 ridge, w.residual, w.diagonal, w.fits)
+        var frobenius = 0.0
+        for l in 0..<d {
+            frobenius += w.diagonal[l]
+            let g = w.diagonal[l] + ridge
+            w.diagonal[l] = g > 0 ? 1 / g : 1
+        }
         let usesSketch = preconditioner == .sketch && prepareSketch(w, rows: n, ridge: ridge, seed: sketchSeed)
-        if !usesSketch { prepareJacobi(w, rows: n, ridge: ridge) }
-        // r = Aᵀt − G x
-        DenseKernels.transposeTimes(w.design, rows: n, width: d, w.target, into: w.rhs)
-        applyNormal(w, rows: n, ridge: ridge, x, into: w.product)
-        var rhsNorm = 0.0
-        for l in 0..<d { w.residual[l] = w.rhs[l] - w.product[l]; rhsNorm += w.rhs[l] * w.rhs[l] }
-        let floor = 1e-30 * max(rhsNorm, 1e-300)
+        // ‖Aᵀt‖² ≤ ‖A‖²_F·‖t‖²: a residual below 1e-15 of that is rounding.
+        let floor = 1e-30 * max(frobenius * targetNorm, 1e-300)
         precondition(w, usesSketch: usesSketch, w.residual, into: w.preconditioned)
         var rz = 0.0
         for l in 0..<d { w.direction[l] = w.preconditioned[l]; rz += w.residual[l] * w.preconditioned[l] }
@@ -111,7 +143,7 @@ enum ApproximateRegression {
             var residualNorm = 0.0
             for l in 0..<d { residualNorm += w.residual[l] * w.residual[l] }
             if residualNorm <= floor || rz <= 0 { break }
-            applyNormal(w, rows: n, ridge: ridge, w.direction, into: w.product)
+            sparrow_normal_apply(w.design, n, d, ridge, w.direction, w.product, w.projections)
             var pq = 0.0
             for l in 0..<d { pq += w.direction[l] * w.product[l] }
             guard pq > 0 else { break }
@@ -120,6 +152,8 @@ enum ApproximateRegression {
                 x[l] += alpha * w.direction[l]
                 w.residual[l] -= alpha * w.product[l]
             }
+            // The misfits follow x without another pass over A: t − A(x + αp) = fits − α·Ap.
+            for e in 0..<n { w.fits[e] -= alpha * w.projections[e] }
             taken += 1
             if taken == steps { break }
             precondition(w, usesSketch: usesSketch, w.residual, into: w.preconditioned)
@@ -132,25 +166,6 @@ enum ApproximateRegression {
         return taken
     }
 
-    /// y = (AᵀA + ridge·I) v, as two products with A (never forming AᵀA).
-    private static func applyNormal(_ w: RowWorkspace, rows n: Int, ridge: Double, _ v: UnsafePointer<Double>,
-                                    into y: UnsafeMutablePointer<Double>) {
-        let d = w.width
-        DenseKernels.times(w.design, rows: n, width: d, v, into: w.scratch)
-        DenseKernels.transposeTimes(w.design, rows: n, width: d, w.scratch, into: y)
-        for l in 0..<d { y[l] += ridge * v[l] }
-    }
-
-    private static func prepareJacobi(_ w: RowWorkspace, rows n: Int, ridge: Double) {
-        let d = w.width
-        for l in 0..<d { w.diagonal[l] = ridge }
-        for e in 0..<n {
-            let row = w.design + e * d
-            for l in 0..<d { w.diagonal[l] += row[l] * row[l] }
-        }
-        for l in 0..<d { w.diagonal[l] = w.diagonal[l] > 0 ? 1 / w.diagonal[l] : 1 }
-    }
-
     /// CountSketch of A into s = 2d rows (each observation added, with a random
     /// sign, to one random sketch row), then the Cholesky factor of
     /// (SA)ᵀ(SA) + ridge·I. False (use Jacobi) when that is not positive definite.
@@ -158,15 +173,15 @@ enum ApproximateRegression {
         let d = w.width
         let s = min(n, 2 * d)
         if s == n {
-            // As many sketch rows as observations: the sketch would cost as much as A itself.
+            // No more observations than sketch rows: the sketch would be A itself (the exact preconditioner).
             DenseKernels.gram(w.design, rows: n, width: d, into: w.square)
         } else {
             for q in 0..<(s * d) { w.sketch[q] = 0 }
             for e in 0..<n {
                 let bits = CounterRandom.bits(seed: seed, counter: UInt64(e))
-                let bucket = Int(bits % UInt64(s))
+                let target = w.sketch + Int(bits % UInt64(s)) * d
                 let sign: Double = (bits >> 63) == 0 ? 1 : -1
-                let row = w.design + e * d, target = w.sketch + bucket * d
+                let row = w.design + e * d
                 for l in 0..<d { target[l] += sign * row[l] }
             }
             DenseKernels.gram(w.sketch, rows: s, width: d, into: w.square)

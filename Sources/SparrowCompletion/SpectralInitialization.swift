@@ -28,16 +28,16 @@ enum SpectralInitialization {
         for (row, item) in ownedItems.enumerated() {
             for c in 0..<l { omega[row * l + c] = gaussian(seed: parameters.seed, counter: UInt64(item * l + c)) }
         }
-        var q = try multiply(ratings.byUser.local, ratings.userSide, by: omega, width: l, scale: scale, offset: offset, communicator)
+        var q = try multiply(ratings.byUser.local, ratings.userSide, by: omega, width: l, scale: scale, offset: offset, threads: parameters.threads, communicator)
         try orthonormalize(&q, rows: ownedUsers, width: l, communicator)
         var z: [Double] = []
         for _ in 0..<parameters.powerIterations {
-            z = try multiply(ratings.byItem.local, ratings.itemSide, by: q, width: l, scale: scale, offset: offset, communicator)
+            z = try multiply(ratings.byItem.local, ratings.itemSide, by: q, width: l, scale: scale, offset: offset, threads: parameters.threads, communicator)
             try orthonormalize(&z, rows: ownedItems.count, width: l, communicator)
-            q = try multiply(ratings.byUser.local, ratings.userSide, by: z, width: l, scale: scale, offset: offset, communicator)
+            q = try multiply(ratings.byUser.local, ratings.userSide, by: z, width: l, scale: scale, offset: offset, threads: parameters.threads, communicator)
             try orthonormalize(&q, rows: ownedUsers, width: l, communicator)
         }
-        z = try multiply(ratings.byItem.local, ratings.itemSide, by: q, width: l, scale: scale, offset: offset, communicator)
+        z = try multiply(ratings.byItem.local, ratings.itemSide, by: q, width: l, scale: scale, offset: offset, threads: parameters.threads, communicator)
         // ZᵀZ = W Σ² Wᵀ (l × l, summed over ranks).
         var gram = [Double](repeating: 0, count: l * l)
         if !z.isEmpty { DenseKernels.gram(z, rows: ownedItems.count, width: l, into: &gram) }
@@ -48,38 +48,75 @@ enum SpectralInitialization {
         // Largest k, in descending order (dsyev returns ascending).
         let order = (0..<k).map { l - 1 - $0 }
         let sigma = order.map { eigenvalues[$0].squareRoot().isNaN ? 0 : max(0, eigenvalues[$0]).squareRoot() }
-        var users = [Double](repeating: 0, count: ownedUsers * d)
-        var items = [Double](repeating: 0, count: ownedItems.count * d)
-        for (c, column) in order.enumerated() {
-            let up = sigma[c].squareRoot(), down = sigma[c] > 0 ? 1 / sigma[c].squareRoot() : 0
-            for i in 0..<ownedUsers {
-                var s = 0.0
-                for a in 0..<l { s += q[i * l + a] * w[column * l + a] }
-                users[i * d + c] = s * up
-            }
-            for j in 0..<ownedItems.count {
-                var s = 0.0
-                for a in 0..<l { s += z[j * l + a] * w[column * l + a] }
-                items[j * d + c] = s * down
-            }
-        }
+        // U₀ = Q·W_k·Σ^½ and V₀ = Z·W_k·Σ^-½, row by row (each row l·k multiply-adds).
+        var basis = [Double](repeating: 0, count: l * k) // W_k, row-major l × k
+        for (c, column) in order.enumerated() { for a in 0..<l { basis[a * k + c] = w[column * l + a] } }
+        let up = sigma.map { $0.squareRoot() }, down = sigma.map { $0 > 0 ? 1 / $0.squareRoot() : 0 }
+        var users = project(q, rows: ownedUsers, l: l, basis: basis, k: k, width: d, factors: up, threads: parameters.threads)
+        var items = project(z, rows: ownedItems.count, l: l, basis: basis, k: k, width: d, factors: down, threads: parameters.threads)
         clip(&users, rows: ownedUsers, globalRows: ratings.users, width: d, columns: k, communicator)
         clip(&items, rows: ownedItems.count, globalRows: ratings.items, width: d, columns: k, communicator)
         return (users, items)
     }
 
-    /// Collective: Y = scale·(M − offset on observed entries)·X for this side's rows, X given as the partner side's owned blocks.
+    /// Collective: Y = scale·(M − offset on observed entries)·X for this side's rows, X given as
+    /// the partner side's owned blocks. Rows are spread over threads (each writes its own rows).
     private static func multiply(_ entries: CSRMatrix, _ layout: PartnerLayout, by owned: [Double], width l: Int, scale: Double,
-                                 offset: Double, _ communicator: Communicator) throws(SparrowError) -> [Double] {
+                                 offset: Double, threads: Int, _ communicator: Communicator) throws(SparrowError) -> [Double] {
         let partners = try layout.plan.exchangeBlocks(owned, width: l, communicator: communicator)
         var y = [Double](repeating: 0, count: entries.rows * l)
-        for i in 0..<entries.rows {
-            for p in entries.rowRange(i) {
-                let a = scale * (entries.values[p] - offset), source = Int(layout.slots[p]) * l
-                for c in 0..<l { y[i * l + c] += a * partners[source + c] }
+        let ranges = entries.rowPointers.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: max(1, threads)) }
+        y.withUnsafeMutableBufferPointer { out in
+            partners.withUnsafeBufferPointer { source in
+                entries.values.withUnsafeBufferPointer { values in
+                    layout.slots.withUnsafeBufferPointer { slots in
+                        entries.rowPointers.withUnsafeBufferPointer { pointers in
+                            let out = SharedPointer(out.baseAddress!), source = SharedReadPointer(source.baseAddress!)
+                            let values = SharedReadPointer(values.baseAddress!), slots = SharedReadPointer(slots.baseAddress!)
+                            let pointers = SharedReadPointer(pointers.baseAddress!)
+                            parallelTasks(ranges.count) { task in
+                                for i in ranges[task] {
+                                    let row = out.base + i * l
+                                    for p in pointers[i]..<pointers[i + 1] {
+                                        let a = scale * (values[p] - offset), x = source.base + Int(slots[p]) * l
+                                        for c in 0..<l { row[c] += a * x[c] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return y
+    }
+
+    /// Rank-local: out[i, c] = factors[c] · Σ_a block[i, a]·basis[a, c], into rows of `width` (bias column left 0).
+    private static func project(_ block: [Double], rows: Int, l: Int, basis: [Double], k: Int, width d: Int, factors: [Double],
+                                threads: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: rows * d)
+        let ranges = evenRanges(count: rows, parts: max(1, threads))
+        out.withUnsafeMutableBufferPointer { o in
+            block.withUnsafeBufferPointer { b in
+                basis.withUnsafeBufferPointer { w in
+                    factors.withUnsafeBufferPointer { f in
+                        let o = SharedPointer(o.baseAddress!), b = SharedReadPointer(b.baseAddress!)
+                        let w = SharedReadPointer(w.baseAddress!), f = SharedReadPointer(f.baseAddress!)
+                        parallelTasks(ranges.count) { task in
+                            for i in ranges[task] {
+                                let row = o.base + i * d, source = b.base + i * l
+                                for a in 0..<l {
+                                    let x = source[a], wa = w.base + a * k
+                                    for c in 0..<k { row[c] += x * wa[c] }
+                                }
+                                for c in 0..<k { row[c] *= f[c] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// Collective: the rows of a distributed tall block made orthonormal (Cholesky-QR, twice).

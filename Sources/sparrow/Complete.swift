@@ -87,10 +87,8 @@ struct Complete: ParsableCommand {
                 if case let .field(name, message) = error { throw .field(name: "--" + name.replacingUnderscores(), message: message) }
                 throw error
             }
-            let longest = (0..<data.byUser.local.rows).map { data.byUser.local.rowRange($0).count }.max() ?? 0
             try MemoryBudget.check(parameters.estimatedBytes(ownedUsers: data.byUser.local.rows, ownedItems: data.byItem.local.rows,
-                                                             partnerRows: data.byUser.local.nonzeros + data.byItem.local.nonzeros,
-                                                             longestRow: longest),
+                                                             partnerRows: data.receivedRows, longestRow: data.longestRow),
                                    for: "rank-\(parameters.rank) factors of a \(data.users) × \(data.items) matrix") { .field(name: "--rank", message: $0) }
         }
         parameters.threads = common.threadCount
