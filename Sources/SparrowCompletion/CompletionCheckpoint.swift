@@ -92,6 +92,9 @@ public struct CompletionCheckpoint {
         guard let sweep = fields["sweep"].flatMap(Int.init), sweep >= 0, history.count == sweep else {
             throw .input(file: file, line: nil, message: "checkpoint state has no valid sweep count")
         }
+        guard sweep <= model.parameters.sweeps else {
+            throw .usage("--resume: the checkpoint in \(file) is at sweep \(sweep), past the \(model.parameters.sweeps) sweeps asked for")
+        }
         return (sweep, history)
     }
 

@@ -160,6 +160,12 @@ final class CompletionCLITests: XCTestCase {
         let resumedAt = (readJSON(scratch.join("resumed.json"))?["metrics"] as? [String: Any])?["resumed_at_sweep"] as? Int ?? 0
         XCTAssertGreaterThanOrEqual(resumedAt, 10)
         XCTAssertLessThan(resumedAt, 120)
+        // A checkpoint past the sweeps asked for is refused, not silently returned.
+        var shorter = arguments
+        shorter[shorter.firstIndex(of: "120")!] = "50"
+        let refused = SparrowProcess.run(shorter + ["--checkpoint", scratch.join("c1"), "--resume", "-o", scratch.join("short")], ranks: 2)
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("is at sweep 120, past the 50 sweeps asked for"), refused.stderr)
         for name in ["U", "V"] {
             XCTAssertEqual(FileManager.default.contents(atPath: scratch.join("cut.\(name).mtx")),
                            FileManager.default.contents(atPath: scratch.join("ref.\(name).mtx")), "\(name) equals the uninterrupted run's")
