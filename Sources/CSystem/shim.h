@@ -169,12 +169,14 @@ static inline double sparrow_fit_squares(const double *A, long n, long d, const 
 }
 
 /// Copies a row's design side by side: row e is the partner row at slots[e]
-/// (its first `rank` values), then a 1 when `biases`. The partner rows lie
-/// scattered over a block larger than the cache, so the rows a few entries
-/// ahead are prefetched (the hardware prefetcher cannot guess the jumps).
+/// (its first `rank` values), then a 1 when `biases`; and its target
+/// t_e = values[e] − offset − (the partner's bias, stored after its factor
+/// row, when `biases`). The partner rows lie scattered over a block larger than
+/// the cache, so the rows a few entries ahead are prefetched (the hardware
+/// prefetcher cannot guess the jumps), and each row is touched here first.
 static inline void sparrow_gather_design(const double *partners, const int32_t *slots, long n, long width, long rank,
-                                         int biases, double *design) {
-    const long ahead = 6, lines = (rank * 8 + 63) / 64;
+                                         int biases, double *design, const double *values, double offset, double *targets) {
+    const long ahead = 6, lines = (width * 8 + 63) / 64;
     long d = rank + (biases ? 1 : 0);
     for (long e = 0; e < n; e++) {
         if (e + ahead < n) {
@@ -184,25 +186,27 @@ static inline void sparrow_gather_design(const double *partners, const int32_t *
         const double *source = partners + (long)slots[e] * width;
         double *target = design + e * d;
         for (long l = 0; l < rank; l++) target[l] = source[l];
-        if (biases) target[rank] = 1.0;
+        if (biases) { target[rank] = 1.0; targets[e] = values[e] - offset - source[rank]; }
+        else targets[e] = values[e] - offset;
     }
 }
 
 /// The robust solver's first pass, fused with the copy: gathers the design
-/// (as `sparrow_gather_design`), accumulates its column sums of squares into
+/// and its targets (as `sparrow_gather_design`), accumulates its column sums of squares into
 /// `squares` (for the Jacobi preconditioner), the per-observation misfits
 /// fits[e] = t_e − a_e·x, and the residual r = Aᵀ(t − A x) − ridge·x, while
 /// each row is still in L1; returns Σ t².
 static inline double sparrow_gather_residual(const double *partners, const int32_t *slots, long n, long width, long rank,
-                                             int biases, double *design, const double *t, const double *x, double ridge,
-                                             double *r, double *squares, double *fits) {
+                                             int biases, double *design, const double *values, double offset, double *t,
+                                             const double *x, double ridge, double *r, double *squares, double *fits) {
     long d = rank + (biases ? 1 : 0);
     for (long l = 0; l < d; l++) { r[l] = -ridge * x[l]; squares[l] = 0; }
     double tt = 0;
     const long block = 64;
     for (long start = 0; start < n; start += block) {
         long count = n - start < block ? n - start : block;
-        sparrow_gather_design(partners, slots + start, count, width, rank, biases, design + start * d);
+        sparrow_gather_design(partners, slots + start, count, width, rank, biases, design + start * d, values + start, offset,
+                              t + start);
         for (long e = start; e < start + count; e++) {
             const double *a = design + e * d;
             tt += t[e] * t[e];

@@ -53,19 +53,14 @@ struct HalfSweep {
                                             continue
                                         }
                                         w.reserve(rows: n)
-                                        let design = DesignView(partners: partner.base, slots: slot.base + start, count: n,
-                                                                width: d, rank: k, biases: biases)
-                                        // Targets: the observation less the mean and the partner's bias.
-                                        for e in 0..<n {
-                                            var t = value[start + e] - offset
-                                            if biases { t -= design.row(e)[k] }
-                                            w.target[e] = t
-                                        }
+                                        let design = DesignView(partners: partner.base, slots: slot.base + start, values: value.base + start,
+                                                                offset: offset, count: n, width: d, rank: k, biases: biases)
                                         let ridge = parameters.lambda * Double(n)
                                         switch parameters.method {
                                         case .als:
-                                            // The design rows copied side by side for one dsyrk.
-                                            sparrow_gather_design(partner.base, slot.base + start, n, d, k, biases ? 1 : 0, w.design)
+                                            // The design rows copied side by side for one dsyrk, and the targets.
+                                            sparrow_gather_design(partner.base, slot.base + start, n, d, k, biases ? 1 : 0, w.design,
+                                                                  value.base + start, offset, w.target)
                                             if !ExactRegression.solve(w, rows: n, ridge: ridge, x: x) { result.ridgedRows += 1 }
                                         case .robust:
                                             let rowSeed = CounterRandom.bits(seed: seed, counter: UInt64(first + row))

@@ -103,6 +103,9 @@ enum ExactRegression {
 struct DesignView {
     let partners: UnsafePointer<Double>
     let slots: UnsafePointer<Int32>
+    /// The row's observations; targets are these less `offset` and the partner's bias.
+    let values: UnsafePointer<Double>
+    let offset: Double
     let count: Int
     /// Distance between partner rows (rank, plus the partner's bias when biases are on).
     let width: Int
@@ -114,8 +117,8 @@ struct DesignView {
 
 enum ApproximateRegression {
     /// Up to `steps` preconditioned CG steps on G x = Aᵀt from the x given,
-    /// A read from the partner rows (gathered into the workspace in the same
-    /// pass that forms the first residual) and t in the workspace; returns
+    /// A and t read from the partner rows and observations (gathered into the
+    /// workspace in the same pass that forms the first residual); returns
     /// the steps taken (fewer when the residual is at rounding level), and
     /// leaves the misfits t − A x of the result in `w.fits`. Every
     /// product with G is one pass over A (Aᵀ(A p) accumulated row by row,
@@ -124,8 +127,8 @@ enum ApproximateRegression {
                       preconditioner: CompletionParameters.Preconditioner, sketchSeed: UInt64) -> Int {
         let d = w.width, n = a.count
         // r = Aᵀ(t − A x) − ridge·x and diag(AᵀA), in the pass that gathers A.
-        let targetNorm = sparrow_gather_residual(a.partners, a.slots, n, a.width, a.rank, a.biases ? 1 : 0, w.design, w.target, x,
-                                                 ridge, w.residual, w.diagonal, w.fits)
+        let targetNorm = sparrow_gather_residual(a.partners, a.slots, n, a.width, a.rank, a.biases ? 1 : 0, w.design, a.values,
+                                                 a.offset, w.target, x, ridge, w.residual, w.diagonal, w.fits)
         var frobenius = 0.0
         for l in 0..<d {
             frobenius += w.diagonal[l]

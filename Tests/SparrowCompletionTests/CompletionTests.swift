@@ -141,12 +141,16 @@ final class CompletionTests: XCTestCase {
             var partners = [Double](repeating: 0, count: 90 * 10)
             for e in 0..<90 { for l in 0..<10 { partners[(89 - e) * 10 + l] = w.design[e * 10 + l] } }
             let slots = (0..<90).map { Int32(89 - $0) }
+            let observations = (0..<90).map { w.target[$0] }
             func solve(_ x: inout [Double], steps: Int, seed: UInt64) -> Int {
                 partners.withUnsafeBufferPointer { p in
                     slots.withUnsafeBufferPointer { s in
-                        let view = DesignView(partners: p.baseAddress!, slots: s.baseAddress!, count: 90, width: 10, rank: 10, biases: false)
-                        return ApproximateRegression.solve(w, design: view, ridge: 1.0, x: &x, steps: steps, preconditioner: preconditioner,
-                                                           sketchSeed: seed)
+                        observations.withUnsafeBufferPointer { v in
+                            let view = DesignView(partners: p.baseAddress!, slots: s.baseAddress!, values: v.baseAddress!, offset: 0,
+                                                  count: 90, width: 10, rank: 10, biases: false)
+                            return ApproximateRegression.solve(w, design: view, ridge: 1.0, x: &x, steps: steps,
+                                                               preconditioner: preconditioner, sketchSeed: seed)
+                        }
                     }
                 }
             }
