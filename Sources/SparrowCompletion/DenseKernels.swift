@@ -80,3 +80,46 @@ enum DenseKernels {
         dgemm_(&ta, &tb, &m, &n, &k, &alpha, b, &lda, a, &ldb, &beta, c, &ldc, 1, 1)
     }
 }
+
+/// Read-only base addresses of four arrays for the duration of `body`
+/// (keeps pointer set-up out of the algorithms' control flow).
+func withReadPointers<A, B, C, D, R>(_ a: [A], _ b: [B], _ c: [C], _ d: [D],
+                                     _ body: (UnsafePointer<A>, UnsafePointer<B>, UnsafePointer<C>, UnsafePointer<D>) -> R) -> R {
+    a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+            c.withUnsafeBufferPointer { pc in
+                d.withUnsafeBufferPointer { pd in body(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, pd.baseAddress!) }
+            }
+        }
+    }
+}
+
+func withReadPointers<A, B, C, R>(_ a: [A], _ b: [B], _ c: [C],
+                                  _ body: (UnsafePointer<A>, UnsafePointer<B>, UnsafePointer<C>) -> R) -> R {
+    a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in c.withUnsafeBufferPointer { pc in body(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!) } }
+    }
+}
+
+/// One result per parallel task, each slot written only by its own task (raw
+/// storage: no copy-on-write check is shared between the writing threads).
+final class TaskResults<T>: @unchecked Sendable {
+    private let storage: UnsafeMutableBufferPointer<T>
+
+    init(count: Int, initial: T) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: initial)
+    }
+
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
+
+    subscript(task: Int) -> T {
+        get { storage[task] }
+        set { storage[task] = newValue }
+    }
+
+    var values: [T] { Array(storage) }
+}

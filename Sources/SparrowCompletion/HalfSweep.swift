@@ -26,69 +26,65 @@ struct HalfSweep {
 
     /// Solves every owned row into `own` (row-major, `width` per row; also the warm start).
     func run(own: inout [Double], partners: [Double], sweep: Int, workspaces: [RowWorkspace], measureFit: Bool) -> Outcome {
-        let d = parameters.width, k = parameters.rank, biases = parameters.biases
         let tasks = min(workspaces.count, max(1, entries.rows))
         let ranges = entries.rowPointers.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: tasks) }
-        var outcomes = [Outcome](repeating: Outcome(), count: tasks)
-        let parameters = self.parameters, offset = self.offset, first = firstGlobalRow
-        let seed = CounterRandom.bits(seed: parameters.seed, counter: UInt64(sweep) << 1 | sideTag)
+        let results = TaskResults<Outcome>(count: tasks, initial: Outcome())
+        let sweepSeed = CounterRandom.bits(seed: parameters.seed, counter: UInt64(sweep) << 1 | sideTag)
         own.withUnsafeMutableBufferPointer { ownBuffer in
-            partners.withUnsafeBufferPointer { partnerBuffer in
-                slots.withUnsafeBufferPointer { slotBuffer in
-                    entries.rowPointers.withUnsafeBufferPointer { pointerBuffer in
-                        entries.values.withUnsafeBufferPointer { valueBuffer in
-                            outcomes.withUnsafeMutableBufferPointer { outcomeBuffer in
-                                let own = SharedPointer(ownBuffer.baseAddress!), partner = SharedReadPointer(partnerBuffer.baseAddress!)
-                                let slot = SharedReadPointer(slotBuffer.baseAddress!), rowPointer = SharedReadPointer(pointerBuffer.baseAddress!)
-                                let value = SharedReadPointer(valueBuffer.baseAddress!), outcome = SharedPointer(outcomeBuffer.baseAddress!)
-                                parallelTasks(tasks) { task in
-                                    let w = workspaces[task]
-                                    var result = Outcome()
-                                    for row in ranges[task] {
-                                        let start = rowPointer[row], n = rowPointer[row + 1] - start
-                                        let x = own.base + row * d
-                                        if n == 0 {
-                                            for l in 0..<d { x[l] = 0 }
-                                            result.emptyRows += 1
-                                            continue
-                                        }
-                                        w.reserve(rows: n)
-                                        let design = DesignView(partners: partner.base, slots: slot.base + start, values: value.base + start,
-                                                                offset: offset, count: n, width: d, rank: k, biases: biases)
-                                        let ridge = parameters.lambda * Double(n)
-                                        switch parameters.method {
-                                        case .als:
-                                            // The design rows copied side by side for one dsyrk, and the targets.
-                                            sparrow_gather_design(partner.base, slot.base + start, n, d, k, biases ? 1 : 0, w.design,
-                                                                  value.base + start, offset, w.target)
-                                            if !ExactRegression.solve(w, rows: n, ridge: ridge, x: x) { result.ridgedRows += 1 }
-                                        case .robust:
-                                            let rowSeed = CounterRandom.bits(seed: seed, counter: UInt64(first + row))
-                                            result.innerSteps += ApproximateRegression.solve(
-                                                w, design: design, ridge: ridge, x: x, steps: parameters.innerIterations,
-                                                preconditioner: parameters.preconditioner, sketchSeed: rowSeed)
-                                        }
-                                        if measureFit {
-                                            if parameters.method == .robust {
-                                                for e in 0..<n { result.squaredResidual += w.fits[e] * w.fits[e] }
-                                            } else {
-                                                result.squaredResidual += sparrow_fit_squares(w.design, n, d, w.target, x)
-                                            }
-                                        }
-                                    }
-                                    outcome[task] = result
-                                }
-                            }
-                        }
-                    }
+            withReadPointers(partners, slots, entries.rowPointers, entries.values) { partner, slot, rowPointer, value in
+                let data = SweepData(own: ownBuffer.baseAddress!, partners: partner, slots: slot, rowPointers: rowPointer, values: value)
+                parallelTasks(tasks) { task in
+                    results[task] = solveRows(ranges[task], data, workspaces[task], sweepSeed: sweepSeed, measureFit: measureFit)
                 }
             }
         }
-        return outcomes.reduce(into: Outcome()) { total, o in
+        return results.values.reduce(into: Outcome()) { total, o in
             total.squaredResidual += o.squaredResidual
             total.innerSteps += o.innerSteps
             total.ridgedRows += o.ridgedRows
             total.emptyRows += o.emptyRows
         }
     }
+
+    /// One thread's rows: gather each row's design and targets, solve, measure the fit.
+    private func solveRows(_ rows: Range<Int>, _ data: SweepData, _ w: RowWorkspace, sweepSeed: UInt64, measureFit: Bool) -> Outcome {
+        let d = parameters.width, k = parameters.rank, biases = parameters.biases
+        var result = Outcome()
+        for row in rows {
+            let start = data.rowPointers[row], n = data.rowPointers[row + 1] - start
+            let x = data.own + row * d
+            if n == 0 {
+                for l in 0..<d { x[l] = 0 }
+                result.emptyRows += 1
+                continue
+            }
+            w.reserve(rows: n)
+            let design = DesignView(partners: data.partners, slots: data.slots + start, values: data.values + start,
+                                    offset: offset, count: n, width: d, rank: k, biases: biases)
+            let ridge = parameters.lambda * Double(n)
+            switch parameters.method {
+            case .als:
+                // The design rows copied side by side for one dsyrk, and the targets.
+                sparrow_gather_design(design.partners, design.slots, n, d, k, biases ? 1 : 0, w.design, design.values, offset, w.target)
+                if !ExactRegression.solve(w, rows: n, ridge: ridge, x: x) { result.ridgedRows += 1 }
+                if measureFit { result.squaredResidual += sparrow_fit_squares(w.design, n, d, w.target, x) }
+            case .robust:
+                let rowSeed = CounterRandom.bits(seed: sweepSeed, counter: UInt64(firstGlobalRow + row))
+                result.innerSteps += ApproximateRegression.solve(w, design: design, ridge: ridge, x: x, steps: parameters.innerIterations,
+                                                                 preconditioner: parameters.preconditioner, sketchSeed: rowSeed)
+                if measureFit { for e in 0..<n { result.squaredResidual += w.fits[e] * w.fits[e] } }
+            }
+        }
+        return result
+    }
+}
+
+/// The arrays a half-sweep reads, as pointers threads may share (each thread
+/// writes only its own rows of `own`).
+private struct SweepData: @unchecked Sendable {
+    let own: UnsafeMutablePointer<Double>
+    let partners: UnsafePointer<Double>
+    let slots: UnsafePointer<Int32>
+    let rowPointers: UnsafePointer<Int>
+    let values: UnsafePointer<Double>
 }

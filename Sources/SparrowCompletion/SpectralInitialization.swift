@@ -67,22 +67,16 @@ enum SpectralInitialization {
         var y = [Double](repeating: 0, count: entries.rows * l)
         let ranges = entries.rowPointers.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: max(1, threads)) }
         y.withUnsafeMutableBufferPointer { out in
-            partners.withUnsafeBufferPointer { source in
-                entries.values.withUnsafeBufferPointer { values in
-                    layout.slots.withUnsafeBufferPointer { slots in
-                        entries.rowPointers.withUnsafeBufferPointer { pointers in
-                            let out = SharedPointer(out.baseAddress!), source = SharedReadPointer(source.baseAddress!)
-                            let values = SharedReadPointer(values.baseAddress!), slots = SharedReadPointer(slots.baseAddress!)
-                            let pointers = SharedReadPointer(pointers.baseAddress!)
-                            parallelTasks(ranges.count) { task in
-                                for i in ranges[task] {
-                                    let row = out.base + i * l
-                                    for p in pointers[i]..<pointers[i + 1] {
-                                        let a = scale * (values[p] - offset), x = source.base + Int(slots[p]) * l
-                                        for c in 0..<l { row[c] += a * x[c] }
-                                    }
-                                }
-                            }
+            let out = SharedPointer(out.baseAddress!)
+            withReadPointers(partners, entries.values, layout.slots, entries.rowPointers) { source, values, slots, pointers in
+                let source = SharedReadPointer(source), values = SharedReadPointer(values)
+                let slots = SharedReadPointer(slots), pointers = SharedReadPointer(pointers)
+                parallelTasks(ranges.count) { task in
+                    for i in ranges[task] {
+                        let row = out.base + i * l
+                        for p in pointers[i]..<pointers[i + 1] {
+                            let a = scale * (values[p] - offset), x = source.base + Int(slots[p]) * l
+                            for c in 0..<l { row[c] += a * x[c] }
                         }
                     }
                 }
@@ -97,21 +91,17 @@ enum SpectralInitialization {
         var out = [Double](repeating: 0, count: rows * d)
         let ranges = evenRanges(count: rows, parts: max(1, threads))
         out.withUnsafeMutableBufferPointer { o in
-            block.withUnsafeBufferPointer { b in
-                basis.withUnsafeBufferPointer { w in
-                    factors.withUnsafeBufferPointer { f in
-                        let o = SharedPointer(o.baseAddress!), b = SharedReadPointer(b.baseAddress!)
-                        let w = SharedReadPointer(w.baseAddress!), f = SharedReadPointer(f.baseAddress!)
-                        parallelTasks(ranges.count) { task in
-                            for i in ranges[task] {
-                                let row = o.base + i * d, source = b.base + i * l
-                                for a in 0..<l {
-                                    let x = source[a], wa = w.base + a * k
-                                    for c in 0..<k { row[c] += x * wa[c] }
-                                }
-                                for c in 0..<k { row[c] *= f[c] }
-                            }
+            let o = SharedPointer(o.baseAddress!)
+            withReadPointers(block, basis, factors) { b, w, f in
+                let b = SharedReadPointer(b), w = SharedReadPointer(w), f = SharedReadPointer(f)
+                parallelTasks(ranges.count) { task in
+                    for i in ranges[task] {
+                        let row = o.base + i * d, source = b.base + i * l
+                        for a in 0..<l {
+                            let x = source[a], wa = w.base + a * k
+                            for c in 0..<k { row[c] += x * wa[c] }
                         }
+                        for c in 0..<k { row[c] *= f[c] }
                     }
                 }
             }
