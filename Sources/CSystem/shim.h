@@ -98,17 +98,6 @@ static inline void sparrow_normal_apply_avx2(const double *A, long n, long d, do
 }
 
 __attribute__((target("avx2,fma")))
-static inline double sparrow_residual_avx2(const double *A, long n, long d, double ridge, const double *t, const double *x, double *r) {
-    double tt = 0;
-    for (long l = 0; l < d; l++) r[l] = -ridge * x[l];
-    for (long e = 0; e < n; e++) {
-        tt += t[e] * t[e];
-        sparrow_axpy_avx2(t[e] - sparrow_dot_avx2(A + e * d, x, d), A + e * d, r, d);
-    }
-    return tt;
-}
-
-__attribute__((target("avx2,fma")))
 static inline double sparrow_fit_squares_avx2(const double *A, long n, long d, const double *t, const double *x) {
     double sum = 0;
     for (long e = 0; e < n; e++) { double r = t[e] - sparrow_dot_avx2(A + e * d, x, d); sum += r * r; }
@@ -140,22 +129,6 @@ static inline void sparrow_normal_apply(const double *A, long n, long d, double 
         if (projections) projections[e] = s;
         for (long l = 0; l < d; l++) q[l] += s * a[l];
     }
-}
-
-/// r = Aᵀ(t − A x) − ridge·x; returns Σ t².
-static inline double sparrow_residual(const double *A, long n, long d, double ridge, const double *t, const double *x, double *r) {
-#if defined(__x86_64__)
-    if (sparrow_has_avx2_fma()) return sparrow_residual_avx2(A, n, d, ridge, t, x, r);
-#endif
-    double tt = 0;
-    for (long l = 0; l < d; l++) r[l] = -ridge * x[l];
-    for (long e = 0; e < n; e++) {
-        const double *a = A + e * d;
-        double s = t[e] - sparrow_dot_portable(a, x, d);
-        tt += t[e] * t[e];
-        for (long l = 0; l < d; l++) r[l] += s * a[l];
-    }
-    return tt;
 }
 
 /// Σ_e (t_e − a_e·x)²

@@ -23,15 +23,6 @@ enum DenseKernels {
         dgemv_(&trans, &m, &n, &alpha, a, &lda, t, &inc, &beta, y, &inc, 1)
     }
 
-    /// y = A x (A row-major rows × width).
-    static func times(_ a: UnsafePointer<Double>, rows: Int, width: Int, _ x: UnsafePointer<Double>,
-                      into y: UnsafeMutablePointer<Double>) {
-        var m = Int32(width), n = Int32(rows), lda = Int32(width), inc: Int32 = 1
-        var alpha = 1.0, beta = 0.0
-        var trans = CChar(UInt8(ascii: "T"))
-        dgemv_(&trans, &m, &n, &alpha, a, &lda, x, &inc, &beta, y, &inc, 1)
-    }
-
     /// Cholesky G = RᵀR in place (upper triangle); false when G is not positive definite.
     static func choleskyFactor(_ g: UnsafeMutablePointer<Double>, order: Int) -> Bool {
         var n = Int32(order), lda = Int32(order), info: Int32 = 0

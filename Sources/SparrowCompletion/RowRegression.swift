@@ -33,7 +33,7 @@ final class RowWorkspace: @unchecked Sendable {
     let square: UnsafeMutablePointer<Double>
     /// Sketch rows (2d × d).
     let sketch: UnsafeMutablePointer<Double>
-    let rhs, residual, direction, product, preconditioned, diagonal: UnsafeMutablePointer<Double>
+    let residual, direction, product, preconditioned, diagonal: UnsafeMutablePointer<Double>
 
     init(width: Int) {
         self.width = width
@@ -43,7 +43,6 @@ final class RowWorkspace: @unchecked Sendable {
         projections = .allocate(capacity: 1)
         square = .allocate(capacity: width * width)
         sketch = .allocate(capacity: 2 * width * width)
-        rhs = .allocate(capacity: width)
         residual = .allocate(capacity: width)
         direction = .allocate(capacity: width)
         product = .allocate(capacity: width)
@@ -52,7 +51,7 @@ final class RowWorkspace: @unchecked Sendable {
     }
 
     deinit {
-        for p in [design, target, fits, projections, square, sketch, rhs, residual, direction, product, preconditioned, diagonal] { p.deallocate() }
+        for p in [design, target, fits, projections, square, sketch, residual, direction, product, preconditioned, diagonal] { p.deallocate() }
     }
 
     /// Room for a row of `rows` observations (grown, never shrunk: buffers are reused across rows and sweeps).
@@ -111,8 +110,6 @@ struct DesignView {
     let width: Int
     let rank: Int
     let biases: Bool
-
-    @inline(__always) func row(_ e: Int) -> UnsafePointer<Double> { partners + Int(slots[e]) * width }
 }
 
 enum ApproximateRegression {

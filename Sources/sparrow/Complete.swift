@@ -144,6 +144,7 @@ struct Complete: ParsableCommand {
         }
         report.history = stats.history.map(Self.historyEntry)
         report.time("exchange", stats.exchangeSeconds)
+        report.time("solve", stats.solveSeconds)
         report.perRank = comm.perRankReport([("users", Double(data.byUser.local.rows)), ("items", Double(data.byItem.local.rows)),
                                              ("observed_by_user", Double(data.byUser.local.nonzeros)),
                                              ("bytes_received", Double(comm.bytesReceived))])
