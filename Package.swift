@@ -2,7 +2,7 @@
 // Sparrow: distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.
 // Layering (lower never imports higher):
 //   CMPI, CSuiteSparse (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
-//   (SparrowSpGEMM, SparrowFactor, SparrowCompletion) -> SparrowJobs -> sparrow
+//   (SparrowSpGEMM, SparrowFactor, SparrowTransport, SparrowCompletion) -> SparrowJobs -> sparrow
 import PackageDescription
 
 let package = Package(
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SparrowMPI", targets: ["SparrowMPI"]),
         .library(name: "SparrowSpGEMM", targets: ["SparrowSpGEMM"]),
         .library(name: "SparrowFactor", targets: ["SparrowFactor"]),
+        .library(name: "SparrowTransport", targets: ["SparrowTransport"]),
         .library(name: "SparrowCompletion", targets: ["SparrowCompletion"]),
         .library(name: "SparrowJobs", targets: ["SparrowJobs"]),
     ],
@@ -32,12 +33,13 @@ let package = Package(
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
         .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowTransport", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowCompletion", dependencies: ["CSuiteSparse", "CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowJobs", dependencies: [
-            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowCompletion", .product(name: "Yams", package: "Yams"),
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "sparrow", dependencies: [
-            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowCompletion", "SparrowJobs",
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", "SparrowJobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowSpGEMMTests", dependencies: ["SparrowCore", "SparrowSpGEMM"]),
         .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),
+        .testTarget(name: "SparrowTransportTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowTransport"]),
         .testTarget(name: "SparrowCompletionTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowCompletion"]),
         .testTarget(name: "SparrowJobsTests", dependencies: ["SparrowCore", "SparrowJobs"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCore"]),

@@ -1,0 +1,94 @@
+import Foundation
+import SparrowCore
+import SparrowMPI
+
+/// Where a transport problem comes from: a dense cost file, or two point
+/// clouds and a ground cost; marginals from files or uniform.
+public struct TransportSource: Sendable, Equatable {
+    public var costPath: String?
+    public var sourcePoints: String?
+    public var targetPoints: String?
+    public var groundCost: GroundCost = .sqeuclidean
+    public var rowMarginalPath: String?
+    public var columnMarginalPath: String?
+    /// Divide the costs by their largest value (so they lie in [0, 1]).
+    public var normalize = false
+
+    public init() {}
+
+    /// The option or field names this source is checked against (`--cost` or `cost`).
+    public func validate(prefix: String) throws(SparrowError) {
+        let points = sourcePoints != nil || targetPoints != nil
+        if costPath != nil, points {
+            throw .usage("give either \(prefix)cost or \(prefix)source-points with \(prefix)target-points, not both")
+        }
+        if costPath == nil, sourcePoints == nil || targetPoints == nil {
+            throw .usage("give \(prefix)cost, or both \(prefix)source-points and \(prefix)target-points")
+        }
+    }
+}
+
+/// A loaded problem and how it was scaled.
+public struct LoadedTransport: Sendable {
+    public var problem: TransportProblem
+    /// The factor the costs were divided by (1 without normalization).
+    public var costScale: Double
+}
+
+public enum TransportSetup {
+    /// Bytes per local dense entry: the cost, the plan of a Newton step, and a kept Hessian entry (value and column).
+    static let bytesPerEntry = 8.0 + 8.0 + 12.0
+
+    /// Loads the problem, each rank keeping its rows (collective; failures agreed).
+    public static func load(_ source: TransportSource, threads: Int, communicator: Communicator) throws(SparrowError) -> LoadedTransport {
+        let comm = communicator
+        // Shapes first, so a problem too large for memory is refused before anything is read.
+        let shape = try comm.everywhere { () throws(SparrowError) -> (Int, Int) in
+            if let costPath = source.costPath {
+                let h = try TransportInput.arrayHeader(path: costPath, what: "the cost matrix")
+                return (h.rows, h.columns)
+            }
+            let s = try TransportInput.arrayHeader(path: source.sourcePoints!, what: "the source points")
+            let t = try TransportInput.arrayHeader(path: source.targetPoints!, what: "the target points")
+            guard s.columns == t.columns else {
+                throw .usage("source points are \(s.columns)-dimensional (\(source.sourcePoints!)), target points \(t.columns)-dimensional (\(source.targetPoints!))")
+            }
+            return (s.rows, t.rows)
+        }
+        let (n, m) = shape
+        let partition = RowPartition.uniform(rows: n, parts: comm.size)
+        let owned = partition.range(of: comm.rank)
+        var values = try comm.everywhere { () throws(SparrowError) -> [Double] in
+            let bytes = Double(owned.count) * Double(m) * bytesPerEntry + Double(threads + 4) * Double(m) * 8
+            try MemoryBudget.check(bytes, for: "a dense \(n) × \(m) transport problem (\(owned.count) rows on this rank)") {
+                .input(file: source.costPath ?? source.sourcePoints!, line: nil, message: $0)
+            }
+            if let costPath = source.costPath {
+                let header = try MatrixMarket.readHeader(path: costPath)
+                return try TransportInput.denseRows(path: costPath, owned: owned, header: header, threads: threads)
+            }
+            let s = try TransportInput.points(path: source.sourcePoints!, what: "the source points")
+            let t = try TransportInput.points(path: source.targetPoints!, what: "the target points")
+            return source.groundCost.denseRows(source: s.coordinates, target: t.coordinates, dimension: s.dimension,
+                                               owned: owned, threads: threads)
+        }
+        var scale = 1.0
+        if source.normalize {
+            scale = comm.allreduce(values.max() ?? 0, .max)
+            if scale > 0 { for e in values.indices { values[e] /= scale } } else { scale = 1 }
+        }
+        let marginals = try comm.everywhere { () throws(SparrowError) -> ([Double], [Double]) in
+            let r = try source.rowMarginalPath.map { (p: String) throws(SparrowError) in try TransportInput.vector(path: p, count: n, what: "the row marginal") }
+            let c = try source.columnMarginalPath.map { (p: String) throws(SparrowError) in try TransportInput.vector(path: p, count: m, what: "the column marginal") }
+            // Uniform by default; when only one is given, the other is uniform with the same mass.
+            let mass = r.map { $0.reduce(0, +) } ?? c.map { $0.reduce(0, +) } ?? 1
+            let rows = r.map { Array($0[owned]) } ?? [Double](repeating: mass / Double(n), count: owned.count)
+            return (rows, c ?? [Double](repeating: mass / Double(m), count: m))
+        }
+        try TransportProblem.checkMarginals(marginals.0, marginals.1, rowSource: source.rowMarginalPath ?? "the uniform row marginal",
+                                            columnSource: source.columnMarginalPath ?? "the uniform column marginal", communicator: comm)
+        let problem = TransportProblem(rows: n, columns: m, partition: partition, cost: LocalCost(denseRows: values, columns: m),
+                                       rowMarginal: marginals.0, columnMarginal: marginals.1)
+        return LoadedTransport(problem: problem, costScale: scale)
+    }
+}
