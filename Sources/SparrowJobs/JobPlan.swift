@@ -61,6 +61,7 @@ public enum StepOperation: Sendable {
     case pcg(matrix: String, rhs: String, preconditioner: String, tolerance: Double, maximumIterations: Int)
     case generate(GeneratorSpec)
     case complete(CompleteSpec)
+    case transport(TransportSpec)
 
     /// Names of the values this step reads.
     public var uses: [String] {
@@ -71,12 +72,14 @@ public enum StepOperation: Sendable {
         case let .solveMany(ms, rhs, _, _): return ms + (DenseRightHandSide.isBuiltIn(rhs) ? [] : [rhs])
         case .generate: return []
         case let .complete(spec): return [spec.ratings] + [spec.test, spec.predict].compactMap { $0 }
+        case let .transport(spec): return spec.uses
         }
     }
 
     /// Values the step makes besides its own, named STEP.PART (e.g. a completion's U and V).
     public var parts: [String] {
         if case let .complete(spec) = self { return spec.parts }
+        if case .transport = self { return TransportSpec.parts }
         return []
     }
 
@@ -92,6 +95,7 @@ public enum StepOperation: Sendable {
         case .pcg: return "pcg"
         case .generate: return "generate"
         case .complete: return "complete"
+        case .transport: return "ot"
         }
     }
 }

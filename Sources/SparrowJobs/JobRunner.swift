@@ -93,6 +93,8 @@ public final class JobRunner {
                                    maximumIterations: maximumIterations, step: step.name, context)
         case let .complete(spec):
             return try CompleteStep.run(spec, step: step.name, context)
+        case let .transport(spec):
+            return try TransportStep.run(spec, step: step.name, context)
         }
     }
 

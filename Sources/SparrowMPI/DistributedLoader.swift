@@ -23,15 +23,17 @@ public enum DistributedLoader {
     /// Collective. All ranks get the same result or the same error.
     public static func load(path: String, options: Options, communicator: Communicator) throws(SparrowError) -> DistributedCSR {
         let size = communicator.size, rank = communicator.rank
+        let arrayHeader = try communicator.everywhere { () throws(SparrowError) -> MatrixMarketHeader? in
+            let header = try MatrixMarket.readHeader(path: path)
+            return header.format == .array ? header : nil
+        }
+        if let arrayHeader { return try loadArray(path: path, header: arrayHeader, threads: options.threads, communicator: communicator) }
         // Rank-local: map, parse the header, check memory, parse this rank's byte range.
         let parsed = communicator.local { () throws(SparrowError) -> (MatrixMarketHeader, MatrixMarket.ParsedRegion, MappedFile) in
             let mapped = try MappedFile(path: path)
             let bytes = mapped.bytes
             let header = try MatrixMarketHeader.parse(bytes, isComplete: true, file: path)
             try header.checkMemory(file: path, ranks: size)
-            if header.format != .coordinate {
-                throw SparrowError.input(file: path, line: 1, message: "expected a sparse (coordinate) matrix, found an array file")
-            }
             let dataBytes = bytes.count - header.dataOffset
             let parts = options.method == .parallel ? size : 1
             let me = options.method == .parallel ? rank : 0
@@ -80,5 +82,25 @@ public enum DistributedLoader {
         }
         return try DistributedCSR.assemble(rows: shapeRows, columns: shapeColumns, rowIndices: rows, columnIndices: columns,
                                            values: values, balance: options.balance, communicator: communicator)
+    }
+}
+
+extension DistributedLoader {
+    /// A dense array file as a distributed matrix with every entry stored: rows
+    /// split evenly, each rank parsing the file for its own rows (collective).
+    static func loadArray(path: String, header: MatrixMarketHeader, threads: Int, communicator: Communicator) throws(SparrowError) -> DistributedCSR {
+        let partition = RowPartition.uniform(rows: header.rows, parts: communicator.size)
+        let owned = partition.range(of: communicator.rank)
+        let m = header.columns
+        let values = try communicator.everywhere { () throws(SparrowError) -> [Double] in
+            try MemoryBudget.check(Double(owned.count) * Double(m) * 20, for: "array \(header.rows) × \(m) (\(owned.count) rows on this rank)") {
+                .input(file: path, line: max(1, header.dataLine - 1), message: $0)
+            }
+            return try MatrixMarket.arrayRows(path: path, header: header, owned: owned, threads: threads)
+        }
+        let columns = (0..<owned.count).flatMap { _ in (0..<m).map { Int32($0) } }
+        let local = CSRMatrix(rows: owned.count, columns: m, rowPointers: (0...owned.count).map { $0 * m },
+                              columnIndices: columns, values: values, columnsSorted: true)
+        return DistributedCSR(local: local, partition: partition, globalColumns: m, rank: communicator.rank)
     }
 }

@@ -6,44 +6,11 @@ import SparrowMPI
 /// rows of a dense cost (parsed region by region, so memory follows the rows
 /// owned, not n·m), the marginals and point clouds (vectors, read whole).
 public enum TransportInput {
-    /// Bytes of file parsed at a time while picking out a rank's cost rows.
-    static let regionBytes = 32 << 20
-
-    /// Rows `owned` of the dense array `path` (n × m, column-major in the file), row-major.
-    /// Refuses negative costs with the file's line. Rank-local (no collectives).
+    /// Rows `owned` of the dense cost array `path`, row-major; negative costs are refused at their line.
     public static func denseRows(path: String, owned: Range<Int>, header: MatrixMarketHeader, threads: Int) throws(SparrowError) -> [Double] {
-        let n = header.rows, m = header.columns
-        let mapped = try MappedFile(path: path)
-        let bytes = mapped.bytes
-        var rows = [Double](repeating: 0, count: owned.count * m)
-        var entry = 0, line = header.dataLine, start = header.dataOffset
-        while start < bytes.count {
-            let end = min(bytes.count, MatrixMarket.lineStart(atOrAfter: start + regionBytes, in: bytes, dataStart: start))
-            let region = MatrixMarket.parseRegion(bytes, start: start, end: end, header: header, threads: threads)
-            let data = UnsafeBufferPointer(rebasing: bytes[start..<end])
-            if let problem = region.problem {
-                throw .input(file: path, line: line + problem.lineOffset, message: problem.message)
-            }
-            if entry + region.values.count > n * m {
-                throw .input(file: path, line: line + DataLineParser.lineOffsetOfEntry(n * m - entry, in: data),
-                             message: "more entries than the \(n * m) declared")
-            }
-            for (k, v) in region.values.enumerated() {
-                if v < 0 {
-                    throw .input(file: path, line: line + DataLineParser.lineOffsetOfEntry(k, in: data),
-                                 message: "cost \(v) is negative; costs must be non-negative")
-                }
-                let i = (entry + k) % n
-                if owned.contains(i) { rows[(i - owned.lowerBound) * m + (entry + k) / n] = v }
-            }
-            entry += region.values.count
-            line += region.newlines
-            start = end
+        try MatrixMarket.arrayRows(path: path, header: header, owned: owned, threads: threads) { v in
+            v < 0 ? "cost \(v) is negative; costs must be non-negative" : nil
         }
-        if entry < n * m {
-            throw .input(file: path, line: max(header.dataLine, line - 1), message: "file ends after \(entry) of the \(n * m) entries of a \(n) × \(m) array")
-        }
-        return rows
     }
 
     /// The header of a dense general array (cost or points), refusing other kinds.

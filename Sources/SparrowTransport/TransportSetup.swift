@@ -92,3 +92,88 @@ public enum TransportSetup {
         return LoadedTransport(problem: problem, costScale: scale)
     }
 }
+
+extension TransportSetup {
+    /// A problem from distributed values (a job's): the cost's rows stay where
+    /// they are (absent entries are zero costs), or the source points' rows
+    /// stay and the target points are replicated; marginals are replicated
+    /// vectors. `field` prefixes error messages (collective).
+    public static func fromValues(cost: DistributedCSR?, sourcePoints: DistributedCSR?, targetPoints: DistributedCSR?,
+                                  groundCost: GroundCost, rowMarginal: DistributedCSR?, columnMarginal: DistributedCSR?,
+                                  normalize: Bool, threads: Int, field: String, communicator: Communicator) throws(SparrowError) -> LoadedTransport {
+        let comm = communicator
+        let partition: RowPartition, columns: Int
+        var values: [Double]
+        if let cost {
+            partition = cost.partition
+            columns = cost.globalColumns
+            let local = cost.local
+            values = try comm.everywhere { () throws(SparrowError) -> [Double] in
+                try MemoryBudget.check(Double(local.rows) * Double(columns) * bytesPerEntry, for: "a dense \(cost.globalRows) × \(columns) transport problem") {
+                    .field(name: "\(field).cost", message: $0)
+                }
+                var dense = [Double](repeating: 0, count: local.rows * columns)
+                for i in 0..<local.rows {
+                    for p in local.rowRange(i) {
+                        let v = local.values[p]
+                        guard v >= 0 else {
+                            throw .field(name: "\(field).cost", message: "entry (\(cost.ownedRows.lowerBound + i + 1), \(local.columnIndices[p] + 1)) is \(v); costs must be non-negative")
+                        }
+                        dense[i * columns + Int(local.columnIndices[p])] += v
+                    }
+                }
+                return dense
+            }
+        } else {
+            let source = sourcePoints!, target = try targetPoints!.replicated(comm)
+            guard source.globalColumns == target.columns else {
+                throw .field(name: "\(field).target_points", message: "points are \(target.columns)-dimensional, the source points \(source.globalColumns)-dimensional")
+            }
+            partition = source.partition
+            columns = target.rows
+            let d = target.columns
+            let rows = source.local.rows
+            values = try comm.everywhere { () throws(SparrowError) -> [Double] in
+                try MemoryBudget.check(Double(rows) * Double(columns) * bytesPerEntry, for: "a dense \(source.globalRows) × \(columns) transport problem") {
+                    .field(name: "\(field).source_points", message: $0)
+                }
+                let s = denseRowMajor(source.local, width: d), t = denseRowMajor(target, width: d)
+                return groundCost.denseRows(source: s, target: t, dimension: d, owned: 0..<rows, threads: threads)
+            }
+        }
+        var scale = 1.0
+        if normalize {
+            scale = comm.allreduce(values.max() ?? 0, .max)
+            if scale > 0 { for e in values.indices { values[e] /= scale } } else { scale = 1 }
+        }
+        let n = partition.globalRows
+        let owned = partition.range(of: comm.rank)
+        let r = try rowMarginal.map { (v: DistributedCSR) throws(SparrowError) in try vector(v, count: n, field: "\(field).r", comm) }
+        let c = try columnMarginal.map { (v: DistributedCSR) throws(SparrowError) in try vector(v, count: columns, field: "\(field).c", comm) }
+        let mass = r.map { $0.reduce(0, +) } ?? c.map { $0.reduce(0, +) } ?? 1
+        let rows = r.map { Array($0[owned]) } ?? [Double](repeating: mass / Double(n), count: owned.count)
+        let cols = c ?? [Double](repeating: mass / Double(columns), count: columns)
+        try TransportProblem.checkMarginals(rows, cols, rowSource: "\(field).r", columnSource: "\(field).c", communicator: comm)
+        let problem = TransportProblem(rows: n, columns: columns, partition: partition, cost: LocalCost(denseRows: values, columns: columns),
+                                       rowMarginal: rows, columnMarginal: cols)
+        return LoadedTransport(problem: problem, costScale: scale)
+    }
+
+    private static func denseRowMajor(_ m: CSRMatrix, width: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: m.rows * width)
+        for i in 0..<m.rows { for p in m.rowRange(i) { out[i * width + Int(m.columnIndices[p])] += m.values[p] } }
+        return out
+    }
+
+    private static func vector(_ v: DistributedCSR, count: Int, field: String, _ comm: Communicator) throws(SparrowError) -> [Double] {
+        guard v.globalColumns == 1 || v.globalRows == 1, v.globalRows * v.globalColumns == count else {
+            throw .field(name: field, message: "expected a vector of \(count) entries, got \(v.globalRows) × \(v.globalColumns)")
+        }
+        let whole = try v.replicated(comm)
+        let values = denseRowMajor(whole, width: whole.columns)
+        if let bad = values.firstIndex(where: { !($0 > 0) }) {
+            throw .field(name: field, message: "entry \(bad + 1) is \(values[bad]); marginals must be positive")
+        }
+        return values
+    }
+}
