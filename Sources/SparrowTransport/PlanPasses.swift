@@ -39,7 +39,9 @@ final class PlanPasses {
     /// log Σ_j exp(η(x_i + y_j − C_ij) − 1) for every local row.
     func rowLogSums(x: [Double], y: [Double]) -> [Double] {
         var out = [Double](repeating: 0, count: cost.rows)
+        var stabilizedRows = [Int](repeating: 0, count: ranges.count)
         let eta = self.eta
+        let counters = stabilizedRows.withUnsafeMutableBufferPointer { SharedPointer($0.baseAddress!) }
         withCost { c, cols, starts in
             y.withUnsafeBufferPointer { yb in
                 x.withUnsafeBufferPointer { xb in
@@ -55,6 +57,7 @@ final class PlanPasses {
                                     op[i] = Foundation.log(s)
                                 } else {
                                     // Factor out the row's largest exponent η·M (then the largest term is e⁻¹).
+                                    counters[t] += 1
                                     let m = xp[i] + sparrow_ot_row_max(c.base + start, colp, len, yp.base)
                                     let shifted = sparrow_ot_plan_row(c.base + start, colp, len, yp.base, xp[i] - m, eta, nil, nil)
                                     op[i] = Foundation.log(shifted) + eta * m
@@ -65,6 +68,7 @@ final class PlanPasses {
                 }
             }
         }
+        if stabilizedRows.contains(where: { $0 > 0 }) { stabilizedPasses += 1 }
         return out
     }
 
