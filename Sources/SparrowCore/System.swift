@@ -44,6 +44,14 @@ public enum System {
     }
 
     /// Resident set size in bytes (Linux /proc/self/statm), 0 where unknown.
+    /// Peak resident set size of this process (VmHWM), in bytes; 0 where /proc is absent.
+    public static func peakResidentBytes() -> Int {
+        guard let status = readProcFile("/proc/self/status"),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kilobytes * 1024
+    }
+
     public static func residentBytes() -> Int {
         guard let text = readProcFile("/proc/self/statm") else { return 0 }
         let fields = text.split(separator: " ")

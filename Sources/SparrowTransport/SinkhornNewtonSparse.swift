@@ -228,6 +228,9 @@ public final class EntropicTransport {
 
     // MARK: Results
 
+    /// Frees the plan buffer (the next evaluation allocates it again).
+    public func releasePlan() { plan = [] }
+
     /// Figures of the final iterate from one more pass over the plan (collective):
     /// the marginal error recomputed from the duals, ⟨C, P⟩, the entropic primal
     /// objective ⟨C, P⟩ + (1/η)·Σ P log P, and the dual objective.

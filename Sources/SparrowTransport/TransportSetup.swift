@@ -177,3 +177,49 @@ extension TransportSetup {
         return values
     }
 }
+
+extension TransportSetup {
+    /// Point clouds for the sparse-kernel mode: this rank's source rows and all
+    /// targets (collective). Under `normalize` the cost scale is the bound the
+    /// joint bounding box puts on any cost (its squared diagonal, or its L1
+    /// diagonal), since the largest of n·m costs is never formed.
+    public static func sparseKernel(_ source: TransportSource, options: SparseKernelOptions, communicator: Communicator) throws(SparrowError) -> SparseKernelTransport {
+        let comm = communicator
+        guard source.costPath == nil else { throw .usage("--kernel sparse needs point clouds (--source-points, --target-points), not --cost") }
+        let (s, t) = try comm.everywhere { () throws(SparrowError) -> ((count: Int, dimension: Int, coordinates: [Double]), (count: Int, dimension: Int, coordinates: [Double])) in
+            let s = try TransportInput.points(path: source.sourcePoints!, what: "the source points")
+            let t = try TransportInput.points(path: source.targetPoints!, what: "the target points")
+            guard s.dimension == t.dimension else {
+                throw .usage("source points are \(s.dimension)-dimensional (\(source.sourcePoints!)), target points \(t.dimension)-dimensional (\(source.targetPoints!))")
+            }
+            return (s, t)
+        }
+        let partition = RowPartition.uniform(rows: s.count, parts: comm.size)
+        let owned = partition.range(of: comm.rank)
+        let d = s.dimension
+        var scale = 1.0
+        if source.normalize {
+            var extent = 0.0, l1 = 0.0
+            for k in 0..<d {
+                var lo = Double.infinity, hi = -Double.infinity
+                for p in [s, t] { for i in 0..<p.count { lo = min(lo, p.coordinates[i * d + k]); hi = max(hi, p.coordinates[i * d + k]) } }
+                extent += (hi - lo) * (hi - lo)
+                l1 += hi - lo
+            }
+            scale = source.groundCost == .sqeuclidean ? extent : l1
+            if !(scale > 0) { scale = 1 }
+        }
+        let marginals = try comm.everywhere { () throws(SparrowError) -> ([Double], [Double]) in
+            let r = try source.rowMarginalPath.map { (p: String) throws(SparrowError) in try TransportInput.vector(path: p, count: s.count, what: "the row marginal") }
+            let c = try source.columnMarginalPath.map { (p: String) throws(SparrowError) in try TransportInput.vector(path: p, count: t.count, what: "the column marginal") }
+            let mass = r.map { $0.reduce(0, +) } ?? c.map { $0.reduce(0, +) } ?? 1
+            return (r.map { Array($0[owned]) } ?? [Double](repeating: mass / Double(s.count), count: owned.count),
+                    c ?? [Double](repeating: mass / Double(t.count), count: t.count))
+        }
+        try TransportProblem.checkMarginals(marginals.0, marginals.1, rowSource: source.rowMarginalPath ?? "the uniform row marginal",
+                                            columnSource: source.columnMarginalPath ?? "the uniform column marginal", communicator: comm)
+        return SparseKernelTransport(source: Array(s.coordinates[(owned.lowerBound * d)..<(owned.upperBound * d)]), targets: t.coordinates,
+                                     dimension: d, ground: source.groundCost, partition: partition, rowMarginal: marginals.0,
+                                     columnMarginal: marginals.1, options: options, costScale: scale)
+    }
+}

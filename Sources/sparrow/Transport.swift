@@ -18,6 +18,7 @@ struct Transport: ParsableCommand {
           sparrow ot --cost C.mtx --eta 1200 --method sns --tol 1e-9 --duals D.mtx --report r.json
           mpirun -n 3 sparrow ot --source-points X.mtx --target-points Y.mtx --ground-cost l1 --normalize --plan P.mtx
           sparrow ot --cost C.mtx --checkpoint ckpt --every 5 --duals D.mtx   # later: add --resume
+          sparrow ot --source-points X.mtx --target-points Y.mtx --kernel sparse --eta 1e5 --tol 1e-6 --duals D.mtx
         """)
 
     @Option(help: "Dense cost matrix (n × m array).") var cost: String?
@@ -36,6 +37,8 @@ struct Transport: ParsableCommand {
     @Option(help: "Write the duals (x, then y) to this array file.") var duals: String?
     @Option(help: "Write the plan's entries ≥ --plan-threshold to this coordinate file.") var plan: String?
     @Option(name: .customLong("plan-threshold"), help: "Smallest plan entry written by --plan.") var planThreshold: Double = 1e-12
+    @Option(help: "dense (all n·m entries) or sparse (point clouds: only entries within e^(−θ) of their row\'s largest, θ = --truncation, found by ε-scaling).") var kernel: String = "dense"
+    @Option(help: "Sparse kernel: θ; entries below e^(−θ) times their row's largest are left out.") var truncation: Double = SparseKernelOptions().truncation
     @Option(help: "Directory for checkpoints of the duals.") var checkpoint: String?
     @Option(help: "Iterations between checkpoints.") var every: Int = 1
     @Flag(help: "Continue from the checkpoint in --checkpoint DIR.") var resume = false
@@ -76,6 +79,11 @@ struct Transport: ParsableCommand {
         guard every >= 1 else { throw .field(name: "--every", message: "must be ≥ 1, got \(every)") }
         guard planThreshold >= 0 else { throw .field(name: "--plan-threshold", message: "must be ≥ 0, got \(planThreshold)") }
         if resume, checkpoint == nil { throw .usage("--resume needs --checkpoint DIR") }
+        guard kernel == "dense" || kernel == "sparse" else { throw .field(name: "--kernel", message: "expected dense or sparse, got '\(kernel)'") }
+        if kernel == "sparse" {
+            if checkpoint != nil { throw .usage("--checkpoint applies to --kernel dense (a sparse-kernel solve restarts its ε-scaling)") }
+            guard truncation.isFinite, truncation >= 5 else { throw .field(name: "--truncation", message: "must be ≥ 5, got \(truncation)") }
+        }
         return p
     }
 
@@ -89,6 +97,7 @@ struct Transport: ParsableCommand {
         report.inputs = [cost.map { ("cost", JSONValue.string($0)) }, sourcePoints.map { ("source_points", .string($0)) },
                          targetPoints.map { ("target_points", .string($0)) }, rowMarginal.map { ("r", .string($0)) },
                          columnMarginal.map { ("c", .string($0)) }].compactMap { $0 }
+        if kernel == "sparse" { return try runSparse(source, parameters, start, &report, comm) }
         let loaded = try report.measure("read") { () throws(SparrowError) in
             try TransportSetup.load(source, threads: common.threadCount, communicator: comm)
         }
@@ -126,6 +135,47 @@ struct Transport: ParsableCommand {
         report.history = stats.history.map(TransportReporting.historyEntry)
         report.perRank = comm.perRankReport([("rows", Double(loaded.problem.cost.rows)), ("entries", Double(loaded.problem.cost.entries)),
                                              ("bytes_received", Double(comm.bytesReceived))])
+        report.time("communication", comm.communicationSeconds)
+        report.time("total", System.now() - start)
+        common.printWarnings(report, comm)
+        try common.write(report, comm)
+        if !solver.converged {
+            throw SparrowError.computation("did not reach marginal error \(parameters.tolerance) in \(parameters.maxIterations) iterations (error \(figures.marginalError))")
+        }
+    }
+}
+
+extension Transport {
+    /// The sparse-kernel mode: ε-scaling over truncated kernels of two point clouds.
+    func runSparse(_ source: TransportSource, _ parameters: TransportParameters, _ start: Double, _ report: inout Report,
+                   _ comm: Communicator) throws {
+        var options = SparseKernelOptions()
+        options.truncation = truncation
+        let sparse = try report.measure("read") { () throws(SparrowError) in
+            try TransportSetup.sparseKernel(source, options: options, communicator: comm)
+        }
+        let progress = comm.isRoot && !common.quiet
+        let solveStart = System.now()
+        let solver = try sparse.solve(parameters, communicator: comm) { (record: TransportRecord, _: Bool) throws(SparrowError) in
+            if progress { System.printError(TransportReporting.describe(record)) }
+        }
+        report.time("solve", System.now() - solveStart)
+        let figures = solver.figures(communicator: comm)
+        let writeStart = System.now()
+        if let duals { try TransportOutput.writeDuals(solver, to: duals, communicator: comm) }
+        if let plan { try TransportOutput.writePlan(solver, threshold: planThreshold, to: plan, threads: common.threadCount, communicator: comm) }
+        report.time("write", System.now() - writeStart)
+        for (name, value) in TransportReporting.metrics(solver, figures, costScale: sparse.costScale) where name != "iterations" { report.metric(name, value) }
+        report.metric("iterations", sparse.iterations)
+        report.metric("kernel", .string("sparse"))
+        report.metric("truncation", .number(truncation))
+        report.metric("kernel_entries", solver.problem.cost.entries == 0 ? 0 : comm.allreduce(solver.problem.cost.entries, .sum))
+        report.metric("stages", .array(sparse.stages.map { .object([("eta", .number($0.eta)), ("entries", .integer($0.entries)),
+                                                                    ("iterations", .integer($0.iterations)), ("error", .number($0.error))]) }))
+        report.metric("peak_resident_bytes", System.peakResidentBytes())
+        report.history = sparse.history.map(TransportReporting.historyEntry)
+        report.perRank = comm.perRankReport([("rows", Double(solver.problem.cost.rows)), ("entries", Double(solver.problem.cost.entries)),
+                                             ("peak_resident_bytes", Double(System.peakResidentBytes()))])
         report.time("communication", comm.communicationSeconds)
         report.time("total", System.now() - start)
         common.printWarnings(report, comm)

@@ -90,6 +90,33 @@ final class TransportCLITests: XCTestCase {
         XCTAssertEqual(metrics?["cost_scale"] as? Double ?? 0, largest, accuracy: 1e-12 * largest)
     }
 
+    func testSparseKernelReachesTheToleranceOnTheFullPlanAtOneAndTwoRanks() throws {
+        let scratch = ScratchDirectory()
+        var random = SeededRandom(8)
+        let n = 1500
+        let source = (0..<(2 * n)).map { _ in Double(random.next() >> 11) / Double(1 << 53) }
+        let target = (0..<(2 * n)).map { _ in Double(random.next() >> 11) / Double(1 << 53) }
+        try Self.writeArray(source, rows: n, columns: 2, to: scratch.join("X.mtx"))
+        try Self.writeArray(target, rows: n, columns: 2, to: scratch.join("Y.mtx"))
+        var cost = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0..<n { for k in 0..<2 { let d = source[i * 2 + k] - target[j * 2 + k]; cost[i * n + j] += d * d } } }
+        var kept: [Int] = []
+        for ranks in [1, 2] {
+            let outcome = SparrowProcess.run(["ot", "--source-points", scratch.join("X.mtx"), "--target-points", scratch.join("Y.mtx"),
+                                              "--kernel", "sparse", "--eta", "20000", "--tol", "1e-7", "--duals", scratch.join("s\(ranks).mtx"),
+                                              "--report", scratch.join("s\(ranks).json"), "--quiet"], ranks: ranks == 1 ? nil : ranks)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            // The error of the whole plan (all n² entries), not only the kernel's.
+            let error = Self.marginalError(duals: try duals(scratch.join("s\(ranks).mtx")), cost: cost, n: n, m: n, eta: 20000)
+            XCTAssertLessThanOrEqual(error, 1.5e-7, "\(ranks) ranks")
+            let metrics = readJSON(scratch.join("s\(ranks).json"))?["metrics"] as? [String: Any]
+            kept.append(metrics?["kernel_entries"] as? Int ?? 0)
+            XCTAssertGreaterThan((metrics?["stages"] as? [Any])?.count ?? 0, 1, "ε-scaling ran several stages")
+        }
+        XCTAssertLessThan(kept[0], n * n / 20, "the kernel is sparse")
+        XCTAssertEqual(kept[0], kept[1], "the same kernel at two ranks")
+    }
+
     func testBadInputGivesOneLineErrorsAtOneAndTwoRanks() throws {
         let scratch = ScratchDirectory()
         let array = "%%MatrixMarket matrix array real general\n"
@@ -168,9 +195,10 @@ final class TransportCLITests: XCTestCase {
 
     func testAKilledRankResumesFromTheCheckpointedDualsToTheSameAnswer() throws {
         let scratch = ScratchDirectory()
-        let n = 250
+        let n = 150
         try Self.writeArray(Self.randomCost(n, n, seed: 5), rows: n, columns: n, to: scratch.join("C.mtx"))
-        let arguments = ["ot", "--cost", scratch.join("C.mtx"), "--eta", "1000", "--method", "sinkhorn", "--tol", "1e-7", "--every", "100", "--quiet"]
+        let arguments = ["ot", "--cost", scratch.join("C.mtx"), "--eta", "1000", "--method", "sinkhorn", "--tol", "1e-6", "--every", "100",
+                         "--max-iterations", "1000000", "--quiet"]
         let reference = SparrowProcess.run(arguments + ["--duals", scratch.join("ref.mtx"), "--report", scratch.join("ref.json")], ranks: 2)
         XCTAssertEqual(reference.status, 0, reference.stderr)
         let total = (readJSON(scratch.join("ref.json"))?["metrics"] as? [String: Any])?["iterations"] as? Int ?? 0
@@ -194,19 +222,19 @@ final class TransportCLITests: XCTestCase {
         let spool = scratch.join("spool")
         try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: spool + "/inputs", withIntermediateDirectories: true)
-        let n = 250
+        let n = 150
         try Self.writeArray(Self.randomCost(n, n, seed: 5), rows: n, columns: n, to: spool + "/inputs/C.mtx")
         let job = """
         inputs: {C: \(spool)/inputs/C.mtx}
         steps:
-          - {name: T, op: ot, cost: C, eta: 1000, method: sinkhorn, tol: 1e-7, every: 100}
+          - {name: T, op: ot, cost: C, eta: 1000, method: sinkhorn, tol: 1e-6, every: 100, max_iterations: 1000000}
         outputs: {T.duals: duals.mtx, T.plan: plan.mtx, T: T.json}
         """
         try job.write(toFile: scratch.join("reference.yaml"), atomically: true, encoding: .utf8)
         let run = SparrowProcess.run(["run", scratch.join("reference.yaml"), "--output-dir", scratch.join("reference"), "--quiet"], ranks: 2)
         XCTAssertEqual(run.status, 0, run.stderr)
-        let cli = SparrowProcess.run(["ot", "--cost", spool + "/inputs/C.mtx", "--eta", "1000", "--method", "sinkhorn", "--tol", "1e-7",
-                                      "--duals", scratch.join("cli.mtx"), "--quiet"])
+        let cli = SparrowProcess.run(["ot", "--cost", spool + "/inputs/C.mtx", "--eta", "1000", "--method", "sinkhorn", "--tol", "1e-6",
+                                      "--max-iterations", "1000000", "--duals", scratch.join("cli.mtx"), "--quiet"])
         XCTAssertEqual(cli.status, 0, cli.stderr)
         let reference = try duals(scratch.join("reference/duals.mtx"))
         XCTAssertLessThan(zip(reference, try duals(scratch.join("cli.mtx"))).map { abs($0 - $1) }.max() ?? 1, 1e-10, "job step equals the CLI")
