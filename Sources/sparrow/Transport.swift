@@ -40,7 +40,7 @@ struct Transport: ParsableCommand {
     @Option(help: "dense (all n·m entries) or sparse (point clouds: only entries within e^(−θ) of their row\'s largest, θ = --truncation, found by ε-scaling).") var kernel: String = "dense"
     @Option(help: "Sparse kernel: θ; entries below e^(−θ) times their row's largest are left out.") var truncation: Double = SparseKernelOptions().truncation
     @Option(help: "Directory for checkpoints of the duals.") var checkpoint: String?
-    @Option(help: "Iterations between checkpoints.") var every: Int = 1
+    @Option(help: "Iterations between checkpoints.") var every: Int = 10
     @Flag(help: "Continue from the checkpoint in --checkpoint DIR.") var resume = false
     @OptionGroup var common: CommonOptions
 
