@@ -2,7 +2,7 @@
 // Sparrow: distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.
 // Layering (lower never imports higher):
 //   CMPI, CSuiteSparse (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
-//   (SparrowSpGEMM, SparrowFactor, SparrowTransport, SparrowCompletion) -> SparrowJobs -> sparrow
+//   (SparrowSpGEMM, SparrowFactor, SparrowTransport, SparrowCompletion, SparrowSparsify) -> SparrowJobs -> sparrow
 import PackageDescription
 
 let package = Package(
@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SparrowFactor", targets: ["SparrowFactor"]),
         .library(name: "SparrowTransport", targets: ["SparrowTransport"]),
         .library(name: "SparrowCompletion", targets: ["SparrowCompletion"]),
+        .library(name: "SparrowSparsify", targets: ["SparrowSparsify"]),
         .library(name: "SparrowJobs", targets: ["SparrowJobs"]),
     ],
     dependencies: [
@@ -35,11 +36,12 @@ let package = Package(
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowTransport", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowCompletion", dependencies: ["CSuiteSparse", "CSystem", "SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowSparsify", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI", "SparrowFactor"]),
         .target(name: "SparrowJobs", dependencies: [
-            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", .product(name: "Yams", package: "Yams"),
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", "SparrowSparsify", .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "sparrow", dependencies: [
-            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", "SparrowJobs",
+            "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", "SparrowSparsify", "SparrowJobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),
         .testTarget(name: "SparrowTransportTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowTransport"]),
         .testTarget(name: "SparrowCompletionTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowCompletion"]),
+        .testTarget(name: "SparrowSparsifyTests", dependencies: ["SparrowCore", "SparrowFactor", "SparrowSparsify"]),
         .testTarget(name: "SparrowJobsTests", dependencies: ["SparrowCore", "SparrowJobs"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCore"]),
     ],

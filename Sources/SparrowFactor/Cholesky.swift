@@ -29,7 +29,10 @@ public final class CholeskyFactorization {
     private var pattern: (rowPointers: [Int], columnIndices: [Int32])
 
     /// Analyzes and factorizes `matrix`, which must be square and exactly symmetric.
-    public init(_ matrix: CSRMatrix, ordering: Ordering = .amd) throws(SparrowError) {
+    /// `simplicial`: a column-by-column factor instead of CHOLMOD's choice (supernodal
+    /// when fill is high). For factors barely denser than a tree, as a sparsifier's are,
+    /// a one-vector solve then runs without a BLAS call per supernode.
+    public init(_ matrix: CSRMatrix, ordering: Ordering = .amd, simplicial: Bool = false) throws(SparrowError) {
         guard matrix.rows == matrix.columns else {
             throw .usage("Cholesky needs a square matrix, got \(matrix.rows) × \(matrix.columns)")
         }
@@ -40,6 +43,7 @@ public final class CholeskyFactorization {
         common.pointer.pointee.nmethods = 1
         common.pointer.pointee.method.0.ordering = ordering.cholmodValue
         common.pointer.pointee.postorder = 1
+        if simplicial { common.pointer.pointee.supernodal = Int32(CHOLMOD_SIMPLICIAL) }
         // LLᵀ throughout so a failing pivot is always reported (LDLᵀ would accept indefinite D).
         common.pointer.pointee.final_ll = 1
         var a: UnsafeMutablePointer<cholmod_sparse>? = try common.sparse(matrix, stype: 1)

@@ -14,6 +14,8 @@ public struct DistributedPCG {
     public var preconditioner = "jacobi"
     /// Fill-reducing ordering of the factor-based preconditioners.
     public var ordering: CholeskyFactorization.Ordering = .amd
+    /// Preconditioners that modules above this one provide (`sparsifier[:DENSITY]`).
+    public var plugins: [PreconditionerPlugin] = []
 
     public init() {}
 
@@ -26,6 +28,8 @@ public struct DistributedPCG {
         public var relativeResiduals: [Double]
         /// Seconds spent building the product plan and the preconditioner.
         public var setupSeconds: Double
+        /// What the user should know: a singular system's right-hand side projected onto the range.
+        public var warnings: [String] = []
         public var finalRelativeResidual: Double { relativeResiduals.last ?? 0 }
     }
 
@@ -39,8 +43,15 @@ public struct DistributedPCG {
         }
         let setupStart = System.now()
         let product = try DistributedSpMV(matrix: a, columnPartition: a.partition, communicator: communicator)
-        let inverse = try DistributedPreconditioner(preconditioner, a, ordering: ordering, communicator: communicator)
+        let inverse = try DistributedPreconditioner(preconditioner, a, ordering: ordering, plugins: plugins, communicator: communicator)
         let setupSeconds = System.now() - setupStart
+        // A singular Laplacian: solve the consistent system L x = b − (b's mean per component), x of mean zero.
+        var b = b
+        var warnings = inverse.warnings
+        let removed = try inverse.projectOntoRange(&b, communicator: communicator)
+        if removed > 0 {
+            warnings.append("the matrix is a singular Laplacian: the right-hand side's mean on each component without excess diagonal was removed (norm \(removed)), and x has mean zero there")
+        }
         var cg = ConjugateGradient()
         cg.tolerance = tolerance
         cg.maximumIterations = maximumIterations
@@ -48,8 +59,10 @@ public struct DistributedPCG {
                                   apply: { (v) throws(SparrowError) in try product.apply(v, communicator: communicator) },
                                   precondition: { (r) throws(SparrowError) in try inverse.apply(r, communicator: communicator) },
                                   dotProduct: { communicator.allreduce(dot($0, $1), .sum) }, monitor: monitor)
-        return Outcome(solution: result.solution, iterations: result.iterations, converged: result.converged,
-                       relativeResiduals: result.relativeResiduals, setupSeconds: setupSeconds)
+        var x = result.solution
+        _ = try inverse.projectOntoRange(&x, communicator: communicator)
+        return Outcome(solution: x, iterations: result.iterations, converged: result.converged,
+                       relativeResiduals: result.relativeResiduals, setupSeconds: setupSeconds, warnings: warnings)
     }
 }
 

@@ -7,10 +7,13 @@ import SparrowMPI
 /// `band:WIDTH` (factor of the copy keeping couplings with |i − j| ≤ WIDTH).
 /// Factor-based preconditioners factor the whole (gathered) matrix on every
 /// rank and solve with the gathered residual, so iterates are identical at any P.
+/// Modules above this one add kinds through `PreconditionerPlugin` (the
+/// sparsifier's `sparsifier[:DENSITY]`), built the same way from the whole matrix.
 public struct DistributedPreconditioner: CustomStringConvertible {
     private enum Kind {
         case local(Preconditioner)
         case global(CholeskyFactorization)
+        case plugin(any WholeMatrixPreconditioner)
     }
     private let kind: Kind
     public let description: String
@@ -19,12 +22,36 @@ public struct DistributedPreconditioner: CustomStringConvertible {
     /// Collective: every rank calls it; a failure on any rank (a non-positive
     /// diagonal in its rows, a factorization) fails it on all.
     public init(_ spelling: String, _ a: DistributedCSR, ordering: CholeskyFactorization.Ordering = .amd,
-                communicator: Communicator) throws(SparrowError) {
+                plugins: [PreconditionerPlugin] = [], communicator: Communicator) throws(SparrowError) {
         owned = a.ownedRows
         description = spelling
         let factorBased = spelling != "none" && spelling != "jacobi"
         let whole = factorBased ? try a.replicated(communicator) : nil
+        if let plugin = plugins.first(where: { $0.matches(spelling) }), let whole {
+            kind = .plugin(try communicator.everywhere { () throws(SparrowError) in try plugin.build(spelling, whole) })
+            return
+        }
         kind = try communicator.everywhere { () throws(SparrowError) in try Self.build(spelling, a, whole, ordering) }
+    }
+
+    /// The plug-in's warnings (e.g. a right-hand side projected onto the range), or none.
+    public var warnings: [String] {
+        if case let .plugin(p) = kind { return p.warnings }
+        return []
+    }
+
+    /// Removes from a vector held in rows (this rank's share) what the matrix cannot reach:
+    /// the constants of a singular Laplacian's components. Collective for plug-ins; returns
+    /// the 2-norm of what was removed (0 for every other kind).
+    public func projectOntoRange(_ v: inout [Double], communicator: Communicator) throws(SparrowError) -> Double {
+        guard case let .plugin(p) = kind, p.isSingular else { return 0 }
+        let whole = try communicator.allgatherv(v)
+        var projected = whole
+        p.project(&projected)
+        var removed = 0.0
+        for i in 0..<whole.count { removed += (whole[i] - projected[i]) * (whole[i] - projected[i]) }
+        v = Array(projected[owned])
+        return removed.squareRoot()
     }
 
     /// The preconditioner itself (rank-local: `whole` is already replicated when needed).
@@ -66,6 +93,34 @@ public struct DistributedPreconditioner: CustomStringConvertible {
         case let .global(factor):
             let whole = try communicator.allgatherv(r)
             return Array(try factor.solve(whole)[owned])
+        case let .plugin(p):
+            let whole = try communicator.allgatherv(r)
+            // Every rank solves the same system with the same factor (as for .global), so the outcome is everyone's.
+            return Array(try p.solve(whole)[owned])
         }
     }
+}
+
+/// M⁻¹ built from the whole matrix by a module above SparrowFactor.
+public protocol WholeMatrixPreconditioner: AnyObject {
+    /// z = M⁻¹ r for the whole vector.
+    func solve(_ r: [Double]) throws(SparrowError) -> [Double]
+    /// Whether the matrix is singular (a Laplacian with a component lacking any excess diagonal).
+    var isSingular: Bool { get }
+    /// Takes the null-space part (constants per singular component) off a whole vector.
+    func project(_ v: inout [Double])
+    var warnings: [String] { get }
+}
+
+/// A spelling prefix (`NAME` or `NAME:ARGUMENT`) and how to build that preconditioner.
+public struct PreconditionerPlugin: Sendable {
+    public let name: String
+    public let build: @Sendable (String, CSRMatrix) throws(SparrowError) -> any WholeMatrixPreconditioner
+
+    public init(name: String, build: @escaping @Sendable (String, CSRMatrix) throws(SparrowError) -> any WholeMatrixPreconditioner) {
+        self.name = name
+        self.build = build
+    }
+
+    public func matches(_ spelling: String) -> Bool { spelling == name || spelling.hasPrefix(name + ":") }
 }

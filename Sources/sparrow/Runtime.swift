@@ -18,7 +18,7 @@ struct Sparrow: ParsableCommand {
         Exit codes: 0 success, 1 computation failed, 2 bad input or usage.
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Generate.self, Convert.self, SpMV.self, SpGEMMCommand.self, Solve.self, Transport.self, Complete.self, Run.self, Serve.self, SuperviseHelp.self])
+        subcommands: [Info.self, Generate.self, Convert.self, SpMV.self, SpGEMMCommand.self, Solve.self, Transport.self, Sparsify.self, Complete.self, Run.self, Serve.self, SuperviseHelp.self])
 }
 
 /// Flags every verb shares.

@@ -2,6 +2,7 @@ import ArgumentParser
 import SparrowCore
 import SparrowFactor
 import SparrowMPI
+import SparrowSparsify
 
 struct Solve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,7 @@ struct Solve: ParsableCommand {
           mpirun -n 3 sparrow solve bayer10.mtx --rhs ones --method auto -o x.mtx
           sparrow solve ash219.mtx --rhs ones --method qr -o x.mtx
           sparrow solve lap.mtx --method pcg --preconditioner band:40 --tol 1e-10 -o x.mtx
+          sparrow solve L.mtx --method pcg --preconditioner sparsifier:1.1 --rhs random:1 --tol 1e-8 -o x.mtx
           mpirun -n 2 sparrow solve --many A1.mtx A2.mtx A3.mtx --rhs ones --method auto -o results/
         """)
 
@@ -21,7 +23,7 @@ struct Solve: ParsableCommand {
     @Option(help: "cholesky, lu, qr, auto or pcg.") var method: String = "auto"
     @Option(help: "Fill-reducing ordering: amd, metis or natural (direct solves and factor preconditioners).") var ordering: String?
     @Option(name: .customLong("preconditioner"),
-            help: "PCG preconditioner: none, jacobi (default), cholesky, sparsified:KEEP (Cholesky of a sampled copy) or band:WIDTH.")
+            help: "PCG preconditioner: none, jacobi (default), cholesky, sparsified:KEEP (Cholesky of a sampled copy), band:WIDTH, or sparsifier[:DENSITY] (graph Laplacians and SDDM matrices: CHOLMOD factor of a spectral sparsifier).")
     var preconditionerOption: String?
     var preconditioner: String { preconditionerOption ?? "jacobi" }
     var preconditionerGiven: Bool { preconditionerOption != nil }
@@ -116,6 +118,7 @@ struct Solve: ParsableCommand {
         pcg.maximumIterations = maxIterations
         pcg.preconditioner = preconditioner
         pcg.ordering = ordering
+        pcg.plugins = [SparsifierPreconditioner.plugin]
         let progress = common.progress("pcg", comm)
         var history: [[(String, JSONValue)]] = []
         let solveStart = System.now()
@@ -137,6 +140,8 @@ struct Solve: ParsableCommand {
             }
         }
         report.history = history
+        for warning in result.warnings { report.warn(warning) }
+        common.printWarnings(report, comm)
         report.metric("method", .string("pcg"))
         report.metric("preconditioner", .string(preconditioner))
         report.metric("iterations", result.iterations)

@@ -1,6 +1,7 @@
 import SparrowCore
 import SparrowFactor
 import SparrowMPI
+import SparrowSparsify
 
 /// The `pcg` step: `DistributedPCG` (the same driver as `sparrow solve
 /// --method pcg`), resumed from the last recorded iterate, with a monitor
@@ -20,11 +21,13 @@ enum PCGStep {
         pcg.tolerance = tolerance
         pcg.maximumIterations = maximumIterations
         pcg.preconditioner = preconditioner
+        pcg.plugins = [SparsifierPreconditioner.plugin]
         let monitor = PCGMonitor(step: step, startIteration: resumed?.iteration ?? 0, context: context)
         let result = try pcg.solve(a, rightHandSide: b, initialGuess: resumed.map { Array($0.x[owned]) }, communicator: communicator) {
             (k, relative, x) throws(SparrowError) in try monitor.observe(k, relative, x)
         }
         monitor.progress.finish()
+        for warning in result.warnings { context.warn("step \(step): \(warning)") }
         guard result.converged else {
             throw .computation("step \(step): PCG did not converge in \(maximumIterations) iterations (relative residual \(result.finalRelativeResidual))")
         }
@@ -89,9 +92,10 @@ extension PCGStep {
         let preconditioner = keys.text("preconditioner", "jacobi", &parser)
         let tolerance = keys.byKey["tol"].map { parser.number($0, "\(field).tol", positive: true) } ?? 1e-10
         let iterations = keys.byKey["max_iterations"].map { parser.integer($0, "\(field).max_iterations", range: 1...10_000_000) } ?? 1000
-        if let p = preconditioner, !(["none", "jacobi", "cholesky"].contains(p) || p.hasPrefix("sparsified:") || p.hasPrefix("band:")) {
+        if let p = preconditioner, !(["none", "jacobi", "cholesky"].contains(p) || p.hasPrefix("sparsified:") || p.hasPrefix("band:")
+                                     || SparsifierPreconditioner.plugin.matches(p)) {
             parser.problem(keys.byKey["preconditioner"], "\(field).preconditioner",
-                           "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(p)'")
+                           "expected none, jacobi, cholesky, sparsified:KEEP, band:WIDTH or sparsifier[:DENSITY], got '\(p)'")
             return nil
         }
         guard let m = keys.text("matrix", "", &parser), let rhs = keys.text("rhs", "ones", &parser), let p = preconditioner,

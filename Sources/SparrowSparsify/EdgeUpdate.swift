@@ -1,0 +1,61 @@
+import SparrowCore
+
+/// One change to G. The stream file has one per line, 1-based vertices:
+///
+///     % comment
+///     + 12 907 1.0      insert edge (12, 907) with weight 1.0 (weight optional: 1)
+///     - 12 907          delete edge (12, 907)
+///
+/// Inserting an edge that exists adds to its weight.
+public struct EdgeUpdate: Sendable, Equatable {
+    public var insert: Bool
+    public var p: Int32
+    public var q: Int32
+    public var weight: Double
+    /// 1-based line in the stream file (for errors found when the update is applied).
+    public var line: Int
+
+    public init(insert: Bool, p: Int32, q: Int32, weight: Double = 1, line: Int = 0) {
+        self.insert = insert
+        self.p = min(p, q)
+        self.q = max(p, q)
+        self.weight = weight
+        self.line = line
+    }
+
+    public static func read(_ path: String, vertices: Int) throws(SparrowError) -> [EdgeUpdate] {
+        let text = String(decoding: try System.readWholeFile(path), as: UTF8.self)
+        var updates: [EdgeUpdate] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = index + 1
+            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            if fields.isEmpty || fields[0].hasPrefix("%") || fields[0].hasPrefix("#") { continue }
+            var words = fields.map(String.init)
+            // '+12 907' and '+ 12 907' both read.
+            if words[0].count > 1, words[0].first == "+" || words[0].first == "-" {
+                let sign = String(words[0].removeFirst())
+                words.insert(sign, at: 0)
+            }
+            guard words[0] == "+" || words[0] == "-" else {
+                throw .input(file: path, line: line, message: "expected '+ p q [w]' or '- p q', got '\(raw)'")
+            }
+            let insert = words[0] == "+"
+            guard words.count == 3 || (insert && words.count == 4) else {
+                throw .input(file: path, line: line, message: insert ? "an insertion is '+ p q [w]'" : "a deletion is '- p q'")
+            }
+            guard let p = Int(words[1]), let q = Int(words[2]), (1...vertices).contains(p), (1...vertices).contains(q) else {
+                throw .input(file: path, line: line, message: "vertices must be integers in 1...\(vertices), got '\(words[1])' and '\(words[2])'")
+            }
+            guard p != q else { throw .input(file: path, line: line, message: "self-loop at vertex \(p)") }
+            var w = 1.0
+            if words.count == 4 {
+                guard let parsed = Double(words[3]), parsed.isFinite, parsed > 0 else {
+                    throw .input(file: path, line: line, message: "weight must be a positive number, got '\(words[3])'")
+                }
+                w = parsed
+            }
+            updates.append(EdgeUpdate(insert: insert, p: Int32(p - 1), q: Int32(q - 1), weight: w, line: line))
+        }
+        return updates
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import SparrowCore
+import SparrowMPI
+import SparrowSparsify
+
+struct Sparsify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Spectral graph sparsification: spanning tree plus the off-tree edges that matter; dynamic updates; κ and PCG figures.",
+        discussion: """
+        G is a symmetric .mtx: an adjacency matrix (pattern: unit weights; real: weights) or a Laplacian/SDDM
+        matrix (off-diagonals ≤ 0). H is written in the same form, a subgraph of G with G's weights (the tree
+        method) or reweighted (sampling). Every run reports κ(L_G, L_H) (largest over smallest eigenvalue of the
+        pencil (L_G + 1e-6·I, L_H + 1e-6·I), by Lanczos with a CHOLMOD factor of L_H) and the CG iteration counts
+        to 1e-8 on L_G·x = b with and without CHOLMOD(L_H) as preconditioner, timed apart.
+        --updates applies an edge stream (docs/sparsify.md): lines 'p q w' with a leading + or −, 1-based.
+
+        Examples:
+          sparrow sparsify fe_4elt2.mtx --density 1.13 -o H.mtx --report r.json
+          sparrow sparsify delaunay_n15.mtx --target-kappa 100 -o H.mtx
+          mpirun -n 2 sparrow sparsify G.mtx --density 1.12 --updates stream.txt --seed 3 -o H.mtx
+          sparrow sparsify G.mtx --density 1.5 --method sampling -o H.mtx
+        """)
+
+    @Argument(help: "Graph G (symmetric .mtx).") var graph: String
+    @Option(help: "Target density |E_H| / |V| (with --target-kappa: the cap).") var density: Double?
+    @Option(name: .customLong("target-kappa"), help: "Recover edges until the estimated κ is at most this.") var targetKappa: Double?
+    @Option(help: "tree (recovery by spectral importance) or sampling (effective resistances).") var method: String = "tree"
+    @Option(help: "Edge update stream to apply after the static sparsifier (+/− lines).") var updates: String?
+    @Option(help: "Updates: batches the stream is split into (each batch's walks run in parallel over ranks).") var batches: Int = 10
+    @Option(help: "Updates: distortion threshold K (default: κ of the static sparsifier).") var distortion: Double?
+    @Option(help: "Updates: random walkers per update.") var walkers: Int = 128
+    @Option(name: .customLong("walk-steps"), help: "Updates: step cap of each walk.") var walkSteps: Int = 128
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Tree method: re-scoring rounds.") var rounds: Int = SparsifierParameters().rounds
+    @Option(help: "Tree method: random vectors per round for the importance scores.") var vectors: Int = SparsifierParameters().vectors
+    @Option(name: .customLong("similarity-hops"), help: "Tree method: similarity-filtering depth (0: off).") var similarityHops: Int = SparsifierParameters().similarityHops
+    @Option(name: .customLong("as"), help: "Read G as adjacency or laplacian (default: detect).") var interpretation: String?
+    @Option(name: .short, help: "Write H here.") var output: String?
+    @OptionGroup var common: CommonOptions
+
+    func parameters() throws(SparrowError) -> SparsifierParameters {
+        var p = SparsifierParameters()
+        guard let m = SparsifierParameters.Method(rawValue: method) else {
+            throw .field(name: "--method", message: "expected tree or sampling, got '\(method)'")
+        }
+        p.method = m
+        p.density = density
+        p.targetKappa = targetKappa
+        p.seed = seed
+        p.rounds = rounds
+        p.vectors = vectors
+        p.similarityHops = similarityHops
+        guard (1...1_000_000).contains(batches) else { throw .field(name: "--batches", message: "must be in 1...1000000, got \(batches)") }
+        if let distortion { guard distortion.isFinite, distortion > 0 else { throw .field(name: "--distortion", message: "must be > 0, got \(distortion)") } }
+        guard (1...65_536).contains(walkers) else { throw .field(name: "--walkers", message: "must be in 1...65536, got \(walkers)") }
+        guard (1...1_000_000).contains(walkSteps) else { throw .field(name: "--walk-steps", message: "must be in 1...1000000, got \(walkSteps)") }
+        if updates == nil, batches != 10 || distortion != nil || walkers != 128 || walkSteps != 128 {
+            throw .usage("--batches, --distortion, --walkers and --walk-steps apply with --updates")
+        }
+        if m == .sampling, targetKappa != nil { throw .field(name: "--target-kappa", message: "applies to --method tree (sampling takes --density)") }
+        do throws(SparrowError) { try p.validate() } catch {
+            if case let .field(name, message) = error { throw .field(name: "--" + name.replacingOccurrences("_", "-"), message: message) }
+            throw error
+        }
+        return p
+    }
+
+    func run() throws {
+        let comm = Runtime.communicator!
+        try common.validateThreads()
+        let parameters = try parameters()
+        var chosen: WeightedGraph.Interpretation?
+        if let interpretation {
+            guard let i = WeightedGraph.Interpretation(rawValue: interpretation) else {
+                throw SparrowError.field(name: "--as", message: "expected adjacency or laplacian, got '\(interpretation)'")
+            }
+            chosen = i
+        }
+        let start = System.now()
+        var report = newReport("sparsify", common, comm)
+        report.inputs = [("graph", .string(graph))] + (updates.map { [("updates", JSONValue.string($0))] } ?? [])
+        // Every rank holds G (the graphs a sparsifier serves fit on a rank); the result is identical at any P.
+        let (g, form) = try report.measure("read") { () throws(SparrowError) in
+            try comm.everywhere { () throws(SparrowError) in try GraphInput.read(graph, as: chosen, threads: common.threadCount) }
+        }
+        let stream = try updates.map { (path: String) throws(SparrowError) -> [EdgeUpdate] in
+            try comm.everywhere { () throws(SparrowError) in try EdgeUpdate.read(path, vertices: g.vertices) }
+        }
+        let components = Components(g)
+        let sparsifier = try report.measure("sparsify") { () throws(SparrowError) in
+            try comm.everywhere { () throws(SparrowError) in try StaticSparsifier.run(g, parameters, components: components) }
+        }
+        var finalG = g
+        var h = sparsifier.graph(of: g)
+        if let stream {
+            // K: the distortion threshold, κ of the sparsifier the stream starts from unless given.
+            let threshold = try distortion ?? comm.everywhere { () throws(SparrowError) in
+                try SpectralQuality.condition(g, h, steps: 30, seed: seed).kappa
+            }
+            let dynamicStart = System.now()
+            var dynamic = DynamicSparsifier(graph: g, sparsifier: h, seed: seed, distortion: threshold)
+            dynamic.walkers = walkers
+            dynamic.stepCap = walkSteps
+            let outcome = try dynamic.apply(stream, batches: batches, file: updates!, communicator: comm)
+            report.metric("distortion_threshold", threshold)
+            report.time("updates", System.now() - dynamicStart)
+            for (name, value) in outcome.metrics { report.metric(name, value) }
+            finalG = dynamic.currentGraph()
+            h = dynamic.currentSparsifier()
+        }
+        let finalComponents = stream == nil ? components : Components(finalG)
+        let quality = try report.measure("quality") { () throws(SparrowError) in
+            try comm.everywhere { () throws(SparrowError) in try SparsifierQuality.measure(finalG, h, components: finalComponents, seed: seed) }
+        }
+        if let output {
+            try report.measure("write") { () throws(SparrowError) in
+                _ = try comm.onRoot { () throws(SparrowError) in
+                    try GraphInput.write(h, as: form, to: output, comment: "spectral sparsifier of \(graph) (sparrow sparsify, \(method))",
+                                         threads: common.threadCount)
+                }
+            }
+        }
+        let s = sparsifier.statistics
+        report.metric("method", .string(method))
+        report.metric("read_as", .string(form.rawValue))
+        report.metric("vertices", finalG.vertices)
+        report.metric("edges_g", finalG.edges)
+        report.metric("edges_h", h.edges)
+        report.metric("density", h.density)
+        report.metric("components", finalComponents.count)
+        report.metric("tree_edges", s.treeEdges)
+        report.metric("recovered_edges", s.recoveredEdges)
+        report.metric("rounds", s.rounds)
+        report.metric("skipped_as_similar", s.skippedAsSimilar)
+        if !s.kappaByRound.isEmpty { report.metric("kappa_by_round", .array(s.kappaByRound.map { .number($0) })) }
+        for (name, value) in quality.metrics { report.metric(name, value) }
+        report.time("tree", s.treeSeconds)
+        report.time("factor", s.factorSeconds)
+        report.time("scores", s.scoreSeconds)
+        report.time("select", s.selectSeconds)
+        if let target = targetKappa, quality.condition.kappa > target {
+            report.warn("κ = \(quality.condition.kappa) is above --target-kappa \(target) (the density cap was reached)")
+        }
+        if finalComponents.count > 1 { report.warn("G has \(finalComponents.count) connected components; each is sparsified and grounded on its own") }
+        report.time("total", System.now() - start)
+        common.printWarnings(report, comm)
+        if comm.isRoot, !common.quiet {
+            System.printError("sparrow: H has \(h.edges) edges (density \(h.density)), κ ≈ \(quality.condition.kappa); PCG \(quality.iterations.preconditioned) iterations, CG \(quality.iterations.plain)")
+        }
+        try common.write(report, comm)
+    }
+}
+
+private extension String {
+    func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
+}
