@@ -38,6 +38,16 @@ public struct DistributedPCG {
     public func solve(_ a: DistributedCSR, rightHandSide b: [Double], initialGuess: [Double]? = nil, communicator: Communicator,
                       monitor: (Int, Double, [Double]) throws(SparrowError) -> Void = { _, _, _ throws(SparrowError) in })
         throws(SparrowError) -> Outcome {
+        try solve(a, rightHandSides: [b], initialGuess: initialGuess, communicator: communicator) { (_, k, relative, x) throws(SparrowError) in
+            try monitor(k, relative, x)
+        }[0]
+    }
+
+    /// Several right-hand sides, one after another, with one product plan and one preconditioner
+    /// (the set-up is paid once; each outcome's setupSeconds is that one set-up).
+    /// `monitor(column, k, ‖r_k‖/‖b‖, x_k)`. Collective.
+    public func solve(_ a: DistributedCSR, rightHandSides: [[Double]], initialGuess: [Double]? = nil, communicator: Communicator,
+                      monitor: (Int, Int, Double, [Double]) throws(SparrowError) -> Void) throws(SparrowError) -> [Outcome] {
         guard a.globalRows == a.globalColumns else {
             throw .usage("PCG needs a square symmetric positive definite matrix, got \(a.globalRows) × \(a.globalColumns)")
         }
@@ -45,24 +55,30 @@ public struct DistributedPCG {
         let product = try DistributedSpMV(matrix: a, columnPartition: a.partition, communicator: communicator)
         let inverse = try DistributedPreconditioner(preconditioner, a, ordering: ordering, plugins: plugins, communicator: communicator)
         let setupSeconds = System.now() - setupStart
-        // A singular Laplacian: solve the consistent system L x = b − (b's mean per component), x of mean zero.
-        var b = b
-        var warnings = inverse.warnings
-        let removed = try inverse.projectOntoRange(&b, communicator: communicator)
-        if removed > 0 {
-            warnings.append("the matrix is a singular Laplacian: the right-hand side's mean on each component without excess diagonal was removed (norm \(removed)), and x has mean zero there")
+        var outcomes: [Outcome] = []
+        var largestRemoved = 0.0
+        for (column, original) in rightHandSides.enumerated() {
+            // A singular Laplacian: solve the consistent system L x = b − (b's mean per component), x of mean zero.
+            var b = original
+            let warnings = column == 0 ? inverse.warnings : []
+            largestRemoved = max(largestRemoved, try inverse.projectOntoRange(&b, communicator: communicator))
+            var cg = ConjugateGradient()
+            cg.tolerance = tolerance
+            cg.maximumIterations = maximumIterations
+            let result = try cg.solve(b, initialGuess: initialGuess,
+                                      apply: { (v) throws(SparrowError) in try product.apply(v, communicator: communicator) },
+                                      precondition: { (r) throws(SparrowError) in try inverse.apply(r, communicator: communicator) },
+                                      dotProduct: { communicator.allreduce(dot($0, $1), .sum) },
+                                      monitor: { (k, relative, x) throws(SparrowError) in try monitor(column, k, relative, x) })
+            var x = result.solution
+            _ = try inverse.projectOntoRange(&x, communicator: communicator)
+            outcomes.append(Outcome(solution: x, iterations: result.iterations, converged: result.converged,
+                                    relativeResiduals: result.relativeResiduals, setupSeconds: setupSeconds, warnings: warnings))
         }
-        var cg = ConjugateGradient()
-        cg.tolerance = tolerance
-        cg.maximumIterations = maximumIterations
-        let result = try cg.solve(b, initialGuess: initialGuess,
-                                  apply: { (v) throws(SparrowError) in try product.apply(v, communicator: communicator) },
-                                  precondition: { (r) throws(SparrowError) in try inverse.apply(r, communicator: communicator) },
-                                  dotProduct: { communicator.allreduce(dot($0, $1), .sum) }, monitor: monitor)
-        var x = result.solution
-        _ = try inverse.projectOntoRange(&x, communicator: communicator)
-        return Outcome(solution: x, iterations: result.iterations, converged: result.converged,
-                       relativeResiduals: result.relativeResiduals, setupSeconds: setupSeconds, warnings: warnings)
+        if largestRemoved > 0, !outcomes.isEmpty {
+            outcomes[0].warnings.append("the matrix is a singular Laplacian: the right-hand side's mean on each component without excess diagonal was removed (norm \(largestRemoved)\(rightHandSides.count > 1 ? ", the largest over \(rightHandSides.count) columns" : "")), and x has mean zero there")
+        }
+        return outcomes
     }
 }
 
@@ -71,12 +87,23 @@ extension DistributedPCG {
     /// communication), `ones`, `random:K` (one column) or an array file. Collective.
     public static func ownedRightHandSide(_ spelling: String, for a: DistributedCSR, field: String,
                                           communicator: Communicator) throws(SparrowError) -> [Double] {
+        let columns = try ownedRightHandSides(spelling, for: a, field: field, communicator: communicator)
+        guard columns.count == 1 else {
+            return try communicator.everywhere { () throws(SparrowError) -> [Double] in
+                throw .field(name: field, message: "PCG solves one right-hand side here, got \(columns.count)")
+            }
+        }
+        return columns[0]
+    }
+
+    /// This rank's rows of every column of a right-hand side spelling (`random:K` gives K). Collective.
+    public static func ownedRightHandSides(_ spelling: String, for a: DistributedCSR, field: String,
+                                           communicator: Communicator) throws(SparrowError) -> [[Double]] {
         let owned = a.ownedRows
-        return try communicator.everywhere { () throws(SparrowError) -> [Double] in
-            if spelling == "rowsums" { return a.local.multiply([Double](repeating: 1, count: a.globalColumns)) }
+        return try communicator.everywhere { () throws(SparrowError) -> [[Double]] in
+            if spelling == "rowsums" { return [a.local.multiply([Double](repeating: 1, count: a.globalColumns))] }
             let b = try DenseSpec.parse(spelling, rows: a.globalRows, field: field)
-            guard b.columns == 1 else { throw .field(name: field, message: "PCG solves one right-hand side, got \(b.columns)") }
-            return Array(b.values[owned])
+            return (0..<b.columns).map { j in Array(b.values[(j * b.rows + owned.lowerBound)..<(j * b.rows + owned.upperBound)]) }
         }
     }
 }

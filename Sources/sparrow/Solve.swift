@@ -112,7 +112,8 @@ struct Solve: ParsableCommand {
             try DistributedLoader.load(path: matrices[0], options: { var o = DistributedLoader.Options(); o.threads = common.threadCount; return o }(),
                                        communicator: comm)
         }
-        let b = try DistributedPCG.ownedRightHandSide(rhs, for: distributed, field: "--rhs", communicator: comm)
+        // Several columns (random:K or a K-column file) reuse one preconditioner, solved one after another.
+        let columns = try DistributedPCG.ownedRightHandSides(rhs, for: distributed, field: "--rhs", communicator: comm)
         var pcg = DistributedPCG()
         pcg.tolerance = tol
         pcg.maximumIterations = maxIterations
@@ -122,39 +123,53 @@ struct Solve: ParsableCommand {
         let progress = common.progress("pcg", comm)
         var history: [[(String, JSONValue)]] = []
         let solveStart = System.now()
-        let result = try pcg.solve(distributed, rightHandSide: b, communicator: comm) { k, relative, _ in
-            history.append([("iteration", .integer(k)), ("relative_residual", .number(relative))])
-            progress.update(k, of: 0, detail: "residual \(relative)")
+        let results = try pcg.solve(distributed, rightHandSides: columns, communicator: comm) { column, k, relative, _ in
+            history.append((columns.count > 1 ? [("column", JSONValue.integer(column + 1))] : [])
+                           + [("iteration", .integer(k)), ("relative_residual", .number(relative))])
+            progress.update(k, of: 0, detail: (columns.count > 1 ? "column \(column + 1), " : "") + "residual \(relative)")
         }
-        report.time("preconditioner", result.setupSeconds)
-        report.time("solve", System.now() - solveStart - result.setupSeconds)
+        let setup = results.first?.setupSeconds ?? 0
+        report.time("preconditioner", setup)
+        report.time("solve", System.now() - solveStart - setup)
         progress.finish()
-        let x = try comm.gatherv(result.solution)
+        let converged = results.allSatisfy(\.converged)
+        let worst = results.map(\.finalRelativeResidual).max() ?? 0
+        let x = try comm.gatherv(results.flatMap(\.solution))
         // A solve that did not converge writes its report (with the history) but no solution.
-        if let output, result.converged {
+        if let output, converged {
             try report.measure("write") { () throws(SparrowError) in
                 _ = try comm.onRoot { () throws(SparrowError) in
-                    let all = x!.flatMap { $0 }
-                    try MatrixMarket.write(DenseMatrix(rows: all.count, columns: 1, values: all), to: output)
+                    // Each rank sent its rows of every column, column after column: reassemble column-major.
+                    let n = distributed.globalRows, k = columns.count
+                    var all = [Double](repeating: 0, count: n * k)
+                    for (rank, part) in x!.enumerated() {
+                        let range = distributed.partition.range(of: rank)
+                        for j in 0..<k { for (i, row) in range.enumerated() { all[j * n + row] = part[j * range.count + i] } }
+                    }
+                    try MatrixMarket.write(DenseMatrix(rows: n, columns: k, values: all), to: output)
                 }
             }
         }
         report.history = history
-        for warning in result.warnings { report.warn(warning) }
+        for result in results { for warning in result.warnings { report.warn(warning) } }
         common.printWarnings(report, comm)
         report.metric("method", .string("pcg"))
         report.metric("preconditioner", .string(preconditioner))
-        report.metric("iterations", result.iterations)
-        report.metric("converged", .bool(result.converged))
-        report.metric("relative_residual", result.finalRelativeResidual)
+        report.metric("iterations", results.map(\.iterations).reduce(0, +))
+        if results.count > 1 {
+            report.metric("right_hand_sides", results.count)
+            report.metric("iterations_per_column", .array(results.map { .integer($0.iterations) }))
+        }
+        report.metric("converged", .bool(converged))
+        report.metric("relative_residual", worst)
         report.time("communication", comm.communicationSeconds)
         report.time("total", System.now() - start)
         try common.write(report, comm)
-        if !result.converged {
-            throw SparrowError.computation("PCG did not converge in \(maxIterations) iterations (relative residual \(result.finalRelativeResidual), tolerance \(tol))")
+        if !converged {
+            throw SparrowError.computation("PCG did not converge in \(maxIterations) iterations (relative residual \(worst), tolerance \(tol))")
         }
         if comm.isRoot, !common.quiet {
-            System.printError("sparrow: PCG converged in \(result.iterations) iterations: relative residual \(result.finalRelativeResidual)")
+            System.printError("sparrow: PCG converged in \(results.map(\.iterations).reduce(0, +)) iterations\(results.count > 1 ? " over \(results.count) right-hand sides" : ""): relative residual \(worst)")
         }
     }
 
