@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),
         .testTarget(name: "SparrowTransportTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowTransport"]),
         .testTarget(name: "SparrowCompletionTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowCompletion"]),
-        .testTarget(name: "SparrowSparsifyTests", dependencies: ["SparrowCore", "SparrowFactor", "SparrowSparsify"]),
+        .testTarget(name: "SparrowSparsifyTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowFactor", "SparrowSparsify"]),
         .testTarget(name: "SparrowJobsTests", dependencies: ["SparrowCore", "SparrowJobs"]),
         .testTarget(name: "CLITests", dependencies: ["SparrowCore"]),
     ],

@@ -379,7 +379,7 @@ struct StepSchema: Sendable {
     let parse: @Sendable (StepKeys, inout JobParser) -> StepOperation?
 
     static let all: [StepSchema] = MatrixSteps.schemas + [SpGEMMStep.schema] + SolveSteps.schemas + [PCGStep.schema]
-        + [CompleteStep.schema, TransportStep.schema]
+        + [CompleteStep.schema, TransportStep.schema, SparsifyStep.schema]
     static var operations: [String] { all.map(\.op) }
     static func schema(for op: String) -> StepSchema? { all.first { $0.op == op } }
     static func keys(for op: String) -> [String] { ["name", "op"] + (schema(for: op)?.keys ?? []) }

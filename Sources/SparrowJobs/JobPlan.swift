@@ -62,6 +62,7 @@ public enum StepOperation: Sendable {
     case generate(GeneratorSpec)
     case complete(CompleteSpec)
     case transport(TransportSpec)
+    case sparsify(SparsifySpec)
 
     /// Names of the values this step reads.
     public var uses: [String] {
@@ -73,6 +74,7 @@ public enum StepOperation: Sendable {
         case .generate: return []
         case let .complete(spec): return [spec.ratings] + [spec.test, spec.predict].compactMap { $0 }
         case let .transport(spec): return spec.uses
+        case let .sparsify(spec): return [spec.graph]
         }
     }
 
@@ -80,6 +82,7 @@ public enum StepOperation: Sendable {
     public var parts: [String] {
         if case let .complete(spec) = self { return spec.parts }
         if case .transport = self { return TransportSpec.parts }
+        if case .sparsify = self { return SparsifySpec.parts }
         return []
     }
 
@@ -96,6 +99,7 @@ public enum StepOperation: Sendable {
         case .generate: return "generate"
         case .complete: return "complete"
         case .transport: return "ot"
+        case .sparsify: return "sparsify"
         }
     }
 }

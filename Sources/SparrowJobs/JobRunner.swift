@@ -95,6 +95,8 @@ public final class JobRunner {
             return try CompleteStep.run(spec, step: step.name, context)
         case let .transport(spec):
             return try TransportStep.run(spec, step: step.name, context)
+        case let .sparsify(spec):
+            return try SparsifyStep.run(spec, step: step.name, context)
         }
     }
 
