@@ -1,10 +1,19 @@
-/// An undirected weighted graph that takes insertions and deletions: per-vertex
-/// neighbour lists (short, so removal scans them) and an edge map.
+/// An undirected weighted graph that takes insertions and deletions.
+///
+/// Neighbour lists live in one slab (CSR with slack): vertex v owns
+/// slab[start[v] ..< start[v] + capacity[v]], of which the first count[v] are
+/// used. A list that outgrows its room moves to the end of the slab with twice
+/// the room, so insertion is amortized O(1) and a walk step reads one
+/// contiguous run, with no per-vertex array objects (no reference counting on
+/// the walk's hot path). An edge map answers "is (p, q) an edge, of what weight".
 public struct DynamicGraph: Sendable {
     public let vertices: Int
     public let excess: [Double]
-    var neighbours: [[Int32]]
-    var neighbourWeights: [[Double]]
+    private(set) var start: [Int]
+    private(set) var count: [Int32]
+    private var capacity: [Int32]
+    private(set) var slabNeighbour: [Int32]
+    private(set) var slabWeight: [Double]
     private var weightOf: [UInt64: Double]
 
     public var edges: Int { weightOf.count }
@@ -17,29 +26,72 @@ public struct DynamicGraph: Sendable {
     public init(_ g: WeightedGraph) {
         vertices = g.vertices
         excess = g.excess
-        neighbours = (0..<g.vertices).map { v in Array(g.neighbour[g.adjacencyStart[v]..<g.adjacencyStart[v + 1]]) }
-        neighbourWeights = (0..<g.vertices).map { v in
-            (g.adjacencyStart[v]..<g.adjacencyStart[v + 1]).map { g.weights[Int(g.incidentEdge[$0])] }
+        // Room for two more neighbours per vertex before any list moves.
+        var start = [Int](repeating: 0, count: g.vertices)
+        var capacity = [Int32](repeating: 0, count: g.vertices)
+        var total = 0
+        for v in 0..<g.vertices {
+            start[v] = total
+            capacity[v] = Int32(g.degree(v) + 2)
+            total += Int(capacity[v])
         }
+        var neighbour = [Int32](repeating: -1, count: total), weight = [Double](repeating: 0, count: total)
+        var count = [Int32](repeating: 0, count: g.vertices)
+        for v in 0..<g.vertices {
+            for a in g.adjacencyStart[v]..<g.adjacencyStart[v + 1] {
+                neighbour[start[v] + Int(count[v])] = g.neighbour[a]
+                weight[start[v] + Int(count[v])] = g.weights[Int(g.incidentEdge[a])]
+                count[v] += 1
+            }
+        }
+        self.start = start
+        self.count = count
+        self.capacity = capacity
+        slabNeighbour = neighbour
+        slabWeight = weight
         weightOf = Dictionary(minimumCapacity: g.edges)
         for e in 0..<g.edges { weightOf[Self.key(g.tails[e], g.heads[e])] = g.weights[e] }
     }
 
     public func weight(_ p: Int32, _ q: Int32) -> Double? { weightOf[Self.key(p, q)] }
 
+    private func slot(_ a: Int32, _ b: Int32) -> Int? {
+        let s = start[Int(a)]
+        for i in s..<(s + Int(count[Int(a)])) where slabNeighbour[i] == b { return i }
+        return nil
+    }
+
+    private mutating func append(_ a: Int32, _ b: Int32, _ w: Double) {
+        let v = Int(a)
+        if count[v] == capacity[v] {
+            // Move the list to the end of the slab with twice the room.
+            let room = max(4, 2 * Int(capacity[v]))
+            let old = start[v], moved = slabNeighbour.count
+            slabNeighbour.append(contentsOf: repeatElement(-1, count: room))
+            slabWeight.append(contentsOf: repeatElement(0, count: room))
+            for i in 0..<Int(count[v]) {
+                slabNeighbour[moved + i] = slabNeighbour[old + i]
+                slabWeight[moved + i] = slabWeight[old + i]
+            }
+            start[v] = moved
+            capacity[v] = Int32(room)
+        }
+        slabNeighbour[start[v] + Int(count[v])] = b
+        slabWeight[start[v] + Int(count[v])] = w
+        count[v] += 1
+    }
+
     /// Adds w to edge (p, q), creating it if absent.
     public mutating func add(_ p: Int32, _ q: Int32, _ w: Double) {
         let k = Self.key(p, q)
         if let old = weightOf[k] {
             weightOf[k] = old + w
-            for (a, b) in [(p, q), (q, p)] {
-                let i = neighbours[Int(a)].firstIndex(of: b)!
-                neighbourWeights[Int(a)][i] += w
-            }
+            slabWeight[slot(p, q)!] += w
+            slabWeight[slot(q, p)!] += w
         } else {
             weightOf[k] = w
-            neighbours[Int(p)].append(q); neighbourWeights[Int(p)].append(w)
-            neighbours[Int(q)].append(p); neighbourWeights[Int(q)].append(w)
+            append(p, q, w)
+            append(q, p, w)
         }
     }
 
@@ -48,14 +100,16 @@ public struct DynamicGraph: Sendable {
     public mutating func remove(_ p: Int32, _ q: Int32) -> Double? {
         guard let w = weightOf.removeValue(forKey: Self.key(p, q)) else { return nil }
         for (a, b) in [(p, q), (q, p)] {
-            let i = neighbours[Int(a)].firstIndex(of: b)!
-            neighbours[Int(a)].swapAt(i, neighbours[Int(a)].count - 1)
-            neighbours[Int(a)].removeLast()
-            neighbourWeights[Int(a)].swapAt(i, neighbourWeights[Int(a)].count - 1)
-            neighbourWeights[Int(a)].removeLast()
+            let i = slot(a, b)!, last = start[Int(a)] + Int(count[Int(a)]) - 1
+            slabNeighbour[i] = slabNeighbour[last]
+            slabWeight[i] = slabWeight[last]
+            count[Int(a)] -= 1
         }
         return w
     }
+
+    /// The neighbours of v and their weights (valid until the graph changes).
+    func neighbours(of v: Int32) -> (first: Int, count: Int) { (start[Int(v)], Int(count[Int(v)])) }
 
     /// The graph with edges in (p, q) order, so the result does not depend on the update history's layout.
     public func snapshot() -> WeightedGraph {

@@ -175,18 +175,23 @@ public struct DynamicSparsifier {
 
     /// One non-backtracking step, the next edge chosen with probability ∝ its weight.
     private func step(_ graph: DynamicGraph, from v: Int32, avoiding previous: Int32, state: inout UInt64) -> (Int32, Double)? {
-        let list = graph.neighbours[Int(v)], weights = graph.neighbourWeights[Int(v)]
-        var total = 0.0
-        for i in 0..<list.count where list[i] != previous { total += weights[i] }
-        guard total > 0 else { return nil }
-        state = CounterRandom.mix(state)
-        var u = CounterRandom.unit(state) * total
-        for i in 0..<list.count where list[i] != previous {
-            u -= weights[i]
-            if u <= 0 { return (list[i], 1 / weights[i]) }
+        let (first, count) = graph.neighbours(of: v)
+        return graph.slabNeighbour.withUnsafeBufferPointer { neighbour in
+            graph.slabWeight.withUnsafeBufferPointer { weight in
+                var total = 0.0
+                for i in first..<(first + count) where neighbour[i] != previous { total += weight[i] }
+                guard total > 0 else { return nil }
+                state = CounterRandom.mix(state)
+                var u = CounterRandom.unit(state) * total
+                var last = -1
+                for i in first..<(first + count) where neighbour[i] != previous {
+                    u -= weight[i]
+                    last = i
+                    if u <= 0 { return (neighbour[i], 1 / weight[i]) }
+                }
+                return (neighbour[last], 1 / weight[last])
+            }
         }
-        let last = list.lastIndex { $0 != previous }!
-        return (list[last], 1 / weights[last])
     }
 
     /// Shortest path by resistance in G, settling at most 4096 vertices (a local search).
@@ -205,8 +210,11 @@ public struct DynamicSparsifier {
                 while let up = parent[path[path.count - 1]] { path.append(up) }
                 return path.reversed()
             }
-            for (i, u) in g.neighbours[Int(v)].enumerated() where !settled.contains(u) {
-                let candidate = d + 1 / g.neighbourWeights[Int(v)][i]
+            let (first, count) = g.neighbours(of: v)
+            for i in first..<(first + count) {
+                let u = g.slabNeighbour[i]
+                if settled.contains(u) { continue }
+                let candidate = d + 1 / g.slabWeight[i]
                 if candidate < distance[u] ?? .infinity { distance[u] = candidate; parent[u] = v; heap.push(candidate, Int(u)) }
             }
         }
