@@ -19,6 +19,7 @@ struct Sparsify: ParsableCommand {
           sparrow sparsify delaunay_n15.mtx --target-kappa 100 -o H.mtx
           mpirun -n 2 sparrow sparsify G.mtx --density 1.12 --updates stream.txt --seed 3 -o H.mtx
           sparrow sparsify G.mtx --density 1.5 --method sampling -o H.mtx
+          mpirun -n 4 sparrow sparsify G.mtx --density 1.13 --partitioned -o H.mtx   # blocks per rank, then the cut edges
         """)
 
     @Argument(help: "Graph G (symmetric .mtx).") var graph: String
@@ -34,6 +35,7 @@ struct Sparsify: ParsableCommand {
     @Option(help: "Tree method: re-scoring rounds.") var rounds: Int = SparsifierParameters().rounds
     @Option(help: "Tree method: random vectors per round for the importance scores.") var vectors: Int = SparsifierParameters().vectors
     @Option(name: .customLong("similarity-hops"), help: "Tree method: similarity-filtering depth (0: off).") var similarityHops: Int = SparsifierParameters().similarityHops
+    @Flag(help: "Under mpirun: sparsify each rank's block of vertices, then a global pass over the cut edges (H depends on P; the report compares its κ with the single-rank sparsifier's).") var partitioned = false
     @Option(name: .customLong("as"), help: "Read G as adjacency or laplacian (default: detect).") var interpretation: String?
     @Option(name: .short, help: "Write H here.") var output: String?
     @OptionGroup var common: CommonOptions
@@ -87,8 +89,28 @@ struct Sparsify: ParsableCommand {
             try comm.everywhere { () throws(SparrowError) in try EdgeUpdate.read(path, vertices: g.vertices) }
         }
         let components = Components(g)
-        let sparsifier = try report.measure("sparsify") { () throws(SparrowError) in
-            try comm.everywhere { () throws(SparrowError) in try StaticSparsifier.run(g, parameters, components: components) }
+        var singleRankKappa: Double?
+        var partitionedOutcome: PartitionedSparsifier.Outcome?
+        let sparsifier = try report.measure("sparsify") { () throws(SparrowError) -> Sparsifier in
+            guard partitioned else {
+                return try comm.everywhere { () throws(SparrowError) in try StaticSparsifier.run(g, parameters, components: components) }
+            }
+            partitionedOutcome = try PartitionedSparsifier.run(g, parameters, components: components, communicator: comm)
+            return partitionedOutcome!.sparsifier
+        }
+        if let partitionedOutcome {
+            report.time("local", partitionedOutcome.localSeconds)
+            report.time("global", partitionedOutcome.globalSeconds)
+            report.metric("cut_edges", partitionedOutcome.cutEdges)
+        }
+        if partitioned {
+            // The comparison the partitioned method owes: the single-rank sparsifier's κ on the same graph.
+            singleRankKappa = try report.measure("single_rank_reference") { () throws(SparrowError) in
+                try comm.everywhere { () throws(SparrowError) in
+                    let single = try StaticSparsifier.run(g, parameters, components: components)
+                    return try SpectralQuality.condition(g, single.graph(of: g), seed: seed).kappa
+                }
+            }
         }
         var finalG = g
         var h = sparsifier.graph(of: g)
@@ -134,6 +156,11 @@ struct Sparsify: ParsableCommand {
         report.metric("skipped_as_similar", s.skippedAsSimilar)
         if !s.kappaByRound.isEmpty { report.metric("kappa_by_round", .array(s.kappaByRound.map { .number($0) })) }
         for (name, value) in quality.metrics { report.metric(name, value) }
+        if let singleRankKappa {
+            report.metric("partitioned", .bool(true))
+            report.metric("kappa_single_rank", singleRankKappa)
+            report.metric("kappa_ratio_to_single_rank", quality.condition.kappa / singleRankKappa)
+        }
         report.time("tree", s.treeSeconds)
         report.time("factor", s.factorSeconds)
         report.time("scores", s.scoreSeconds)

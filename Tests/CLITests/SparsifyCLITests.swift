@@ -122,6 +122,28 @@ final class SparsifyCLITests: XCTestCase {
         XCTAssertLessThan(pcg * 2, cg, "CHOLMOD(L_H) cuts the CG iterations")
     }
 
+    func testPartitionedSparsifierAtTwoAndThreeRanksStaysNearTheSingleRankOne() throws {
+        let scratch = ScratchDirectory()
+        let graph = SparrowProcess.fixtures + "/fe_4elt2.mtx"
+        let single = SparrowProcess.run(["sparsify", graph, "--density", "1.13", "--report", scratch.join("one.json"), "--quiet"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let singleKappa = (readJSON(scratch.join("one.json"))?["metrics"] as? [String: Any])?["kappa"] as? Double ?? 0
+        let g = try Self.edges(graph)
+        for ranks in [2, 3] {
+            let outcome = SparrowProcess.run(["sparsify", graph, "--density", "1.13", "--partitioned", "-o", scratch.join("H\(ranks).mtx"),
+                                              "--report", scratch.join("p\(ranks).json"), "--quiet"], ranks: ranks)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            let metrics = readJSON(scratch.join("p\(ranks).json"))?["metrics"] as? [String: Any]
+            XCTAssertEqual(metrics?["kappa_single_rank"] as? Double ?? 0, singleKappa, accuracy: 1e-9 * singleKappa, "the reference is the 1-rank sparsifier")
+            XCTAssertGreaterThan(metrics?["cut_edges"] as? Int ?? 0, 0)
+            let h = try Self.edges(scratch.join("H\(ranks).mtx"))
+            XCTAssertTrue(h.allSatisfy { g[$0.key] == $0.value }, "H ⊆ G with G's weights")
+            XCTAssertLessThanOrEqual(Double(h.count) / 11143, 1.13)
+            XCTAssertEqual(h.count, metrics?["edges_h"] as? Int)
+            XCTAssertLessThanOrEqual(metrics?["kappa"] as? Double ?? .infinity, 1.5 * singleKappa, "κ near the single-rank sparsifier's at \(ranks) ranks")
+        }
+    }
+
     func testFe4elt2MeetsTheKappaTargetAndPlainCGCountsAgree() throws {
         let scratch = ScratchDirectory()
         let graph = SparrowProcess.fixtures + "/fe_4elt2.mtx"
@@ -222,6 +244,7 @@ final class SparsifyCLITests: XCTestCase {
             (path + ["--updates", "absent.txt"], "absent.txt:1: deletes edge (1, 3), which G does not have", 2),
             (path + ["--updates", "weight.txt"], "weight.txt:1: weight must be a positive number, got '-1'", 2),
             (path + ["--walkers", "8"], "--batches, --distortion, --walkers and --walk-steps apply with --updates", 2),
+            (path + ["--partitioned", "--target-kappa", "10"], "--partitioned applies to --method tree with --density", 2),
         ]
         for ranks in [1, 2] {
             for (arguments, message, status) in cases {
