@@ -31,14 +31,11 @@ public enum OffTreeRecovery {
     public static func run(_ g: WeightedGraph, _ parameters: SparsifierParameters,
                            components: Components) throws(SparrowError) -> Sparsifier {
         var statistics = SparsifierStatistics()
-        let treeStart = System.now()
-        let tree = SpanningTree.lowStretch(g, components: components)
-        statistics.treeSeconds = System.now() - treeStart
-        statistics.treeEdges = tree.count
+        let tree = SpanningTree.timed(g, components: components, &statistics)
         var inH = [Bool](repeating: false, count: g.edges)
         for e in tree { inH[e] = true }
         var kept = tree
-        let cap = min(g.edges, parameters.density.map { Int(($0 * Double(g.vertices)).rounded(.down)) } ?? g.edges)
+        let cap = parameters.edgeBudget(g)
         let offTreeBudget = max(0, cap - tree.count)
         // With a κ target, rounds add 1 % of |V| each until it is met (or the density cap is reached).
         let quota = parameters.targetKappa == nil
@@ -63,25 +60,8 @@ public enum OffTreeRecovery {
                                         seed: parameters.seed &+ UInt64(round) &* 0x9E37_79B9)
             statistics.scoreSeconds += System.now() - scoreStart
             let selectStart = System.now()
-            let take = min(quota, cap - kept.count)
-            var candidates = Candidates(scores: scores, eligible: { !inH[$0] })
-            if candidates.isEmpty { break }
-            marks.newRound()
-            var added = 0
-            while added < take, let e = candidates.next() {
-                let p = Int(g.tails[e]), q = Int(g.heads[e])
-                if parameters.similarityHops > 0, marks.isMarked(p), marks.isMarked(q) {
-                    statistics.skippedAsSimilar += 1
-                    continue
-                }
-                inH[e] = true
-                kept.append(e)
-                added += 1
-                if parameters.similarityHops > 0 {
-                    marks.mark(g, around: p, hops: parameters.similarityHops)
-                    marks.mark(g, around: q, hops: parameters.similarityHops)
-                }
-            }
+            let added = recover(g, scores: scores, count: min(quota, cap - kept.count), hops: parameters.similarityHops,
+                                inH: &inH, kept: &kept, marks: &marks, statistics: &statistics)
             statistics.selectSeconds += System.now() - selectStart
             statistics.rounds = round
             if added == 0 { break }
@@ -89,6 +69,31 @@ public enum OffTreeRecovery {
         kept.sort()
         statistics.recoveredEdges = kept.count - tree.count
         return Sparsifier(edges: kept, weights: kept.map { g.weights[$0] }, statistics: statistics)
+    }
+
+    /// One round's selection: up to `count` edges not in H, in decreasing score, skipping an edge
+    /// whose endpoints are both within `hops` of an edge taken this round. Returns how many it took.
+    static func recover(_ g: WeightedGraph, scores: [Double], count: Int, hops: Int, inH: inout [Bool], kept: inout [Int],
+                        marks: inout NeighbourhoodMarks, statistics: inout SparsifierStatistics) -> Int {
+        let eligible = inH
+        var candidates = Candidates(scores: scores, eligible: { !eligible[$0] })
+        marks.newRound()
+        var added = 0
+        while added < count, let e = candidates.next() {
+            let p = Int(g.tails[e]), q = Int(g.heads[e])
+            if hops > 0, marks.isMarked(p), marks.isMarked(q) {
+                statistics.skippedAsSimilar += 1
+                continue
+            }
+            inH[e] = true
+            kept.append(e)
+            added += 1
+            if hops > 0 {
+                marks.mark(g, around: p, hops: hops)
+                marks.mark(g, around: q, hops: hops)
+            }
+        }
+        return added
     }
 
     /// w_e ‖Z_p − Z_q‖² for every edge not in H (0 for edges in H), Z = L_H⁺ B_Gᵀ W^½ Ω.

@@ -81,7 +81,7 @@ public enum PartitionedSparsifier {
         }
         var statistics = SparsifierStatistics()
         statistics.treeEdges = n - components.count
-        let cap = min(g.edges, Int((density * Double(n)).rounded(.down)))
+        let cap = parameters.edgeBudget(g)
         var marks = NeighbourhoodMarks(n)
         let rounds = 4
         let share = max(1, (parameters.vectors + ranks - 1) / ranks)
@@ -93,21 +93,9 @@ public enum PartitionedSparsifier {
             }
             let scores = communicator.allreduce(partial, .sum)
             try communicator.everywhere { () throws(SparrowError) in
-                var candidates = Candidates(scores: scores, eligible: { !inH[$0] })
-                marks.newRound()
                 let take = (cap - kept.count + (rounds - round)) / (rounds + 1 - round)
-                var added = 0
-                while added < take, let e = candidates.next() {
-                    let p = Int(g.tails[e]), q = Int(g.heads[e])
-                    if parameters.similarityHops > 0, marks.isMarked(p), marks.isMarked(q) { statistics.skippedAsSimilar += 1; continue }
-                    inH[e] = true
-                    kept.append(e)
-                    added += 1
-                    if parameters.similarityHops > 0 {
-                        marks.mark(g, around: p, hops: parameters.similarityHops)
-                        marks.mark(g, around: q, hops: parameters.similarityHops)
-                    }
-                }
+                _ = OffTreeRecovery.recover(g, scores: scores, count: take, hops: parameters.similarityHops,
+                                            inH: &inH, kept: &kept, marks: &marks, statistics: &statistics)
             }
             statistics.rounds = round
         }

@@ -17,10 +17,7 @@ public enum ResistanceSampling {
     public static func run(_ g: WeightedGraph, _ parameters: SparsifierParameters,
                            components: Components) throws(SparrowError) -> Sparsifier {
         var statistics = SparsifierStatistics()
-        let treeStart = System.now()
-        let tree = SpanningTree.lowStretch(g, components: components)
-        statistics.treeSeconds = System.now() - treeStart
-        statistics.treeEdges = tree.count
+        let tree = SpanningTree.timed(g, components: components, &statistics)
         var inTree = [Bool](repeating: false, count: g.edges)
         for e in tree { inTree[e] = true }
         let factorStart = System.now()
@@ -30,7 +27,7 @@ public enum ResistanceSampling {
         let resistance = try effectiveResistances(g, factor: factor, projections: parameters.projections, seed: parameters.seed)
         statistics.scoreSeconds = System.now() - scoreStart
         let selectStart = System.now()
-        let cap = min(g.edges, parameters.density.map { Int(($0 * Double(g.vertices)).rounded(.down)) } ?? g.edges)
+        let cap = parameters.edgeBudget(g)
         let budget = max(0, cap - tree.count)
         var offTree: [Int] = [], cumulative: [Double] = []
         var total = 0.0

@@ -1,3 +1,5 @@
+import SparrowCore
+
 /// A spanning forest of low stretch: in each component, the shortest-path
 /// tree (lengths 1/w, the edges' resistances) from a central vertex.
 ///
@@ -42,6 +44,17 @@ public enum SpanningTree {
             }
         }
         return tree.sorted()
+    }
+}
+
+extension SpanningTree {
+    /// The low-stretch forest, its time and size recorded in `statistics`.
+    static func timed(_ g: WeightedGraph, components: Components, _ statistics: inout SparsifierStatistics) -> [Int] {
+        let start = System.now()
+        let tree = lowStretch(g, components: components)
+        statistics.treeSeconds = System.now() - start
+        statistics.treeEdges = tree.count
+        return tree
     }
 }
 

@@ -27,6 +27,11 @@ public struct SparsifierParameters: Sendable {
 
     public init() {}
 
+    /// ⌊density·|V|⌋ edges (all of G's without a density).
+    func edgeBudget(_ g: WeightedGraph) -> Int {
+        min(g.edges, density.map { Int(($0 * Double(g.vertices)).rounded(.down)) } ?? g.edges)
+    }
+
     public func validate() throws(SparrowError) {
         if density == nil, targetKappa == nil { throw .usage("give --density D or --target-kappa K") }
         if let density { guard density.isFinite, density > 0 else { throw .field(name: "density", message: "must be > 0, got \(density)") } }
