@@ -169,6 +169,8 @@ struct Sparsify: ParsableCommand {
             report.warn("κ = \(quality.condition.kappa) is above --target-kappa \(target) (the density cap was reached)")
         }
         if finalComponents.count > 1 { report.warn("G has \(finalComponents.count) connected components; each is sparsified and grounded on its own") }
+        report.perRank = comm.perRankReport([("vertices", Double(finalG.vertices)), ("bytes_received", Double(comm.bytesReceived))])
+        report.time("communication", comm.communicationSeconds)
         report.time("total", System.now() - start)
         common.printWarnings(report, comm)
         if comm.isRoot, !common.quiet {
