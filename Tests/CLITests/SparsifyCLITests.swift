@@ -144,6 +144,20 @@ final class SparsifyCLITests: XCTestCase {
         }
     }
 
+    func testTargetKappaStopsOnceTheEstimateIsBelowIt() throws {
+        let scratch = ScratchDirectory()
+        let graph = SparrowProcess.fixtures + "/jagmesh7.mtx"
+        let outcome = SparrowProcess.run(["sparsify", graph, "--target-kappa", "40", "-o", scratch.join("H.mtx"), "--report", scratch.join("r.json"), "--quiet"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let metrics = readJSON(scratch.join("r.json"))?["metrics"] as? [String: Any]
+        let g = try Self.edges(graph), h = try Self.edges(scratch.join("H.mtx"))
+        let reference = Self.largestGeneralizedEigenvalue(a: g, b: h, n: 1138, shift: 1e-6, iterations: 300)
+        XCTAssertLessThanOrEqual(reference, 40 * 1.05, "κ of the written H, by dense Cholesky and power iteration")
+        let byRound = metrics?["kappa_by_round"] as? [Double] ?? []
+        XCTAssertGreaterThan(byRound.first ?? 0, 40, "the tree alone is above the target")
+        XCTAssertLessThan(Double(h.count) / 1138, 1.5, "it stopped well before taking every edge")
+    }
+
     func testFe4elt2MeetsTheKappaTargetAndPlainCGCountsAgree() throws {
         let scratch = ScratchDirectory()
         let graph = SparrowProcess.fixtures + "/fe_4elt2.mtx"
