@@ -29,9 +29,19 @@ public struct SparsifierQuality: Sendable {
 
 /// Static sparsification by the chosen method.
 public enum StaticSparsifier {
+    /// Bytes a run needs on this rank beyond the graph itself: the k random vectors three times
+    /// (right-hand sides, their column-major copy, the solutions), the Lanczos basis of the quality
+    /// report (80 vectors and their L_H products), per-vertex work arrays, and per-edge scores and flags.
+    public static func workingBytes(_ g: WeightedGraph, _ parameters: SparsifierParameters) -> Double {
+        let k = Double(parameters.method == .tree ? parameters.vectors : min(32, parameters.projections))
+        return Double(g.vertices) * (3 * k * 8 + 80 * 16 + 96) + Double(g.edges) * 40
+    }
+
     public static func run(_ g: WeightedGraph, _ parameters: SparsifierParameters,
                            components: Components) throws(SparrowError) -> Sparsifier {
         try parameters.validate()
+        try MemoryBudget.check(workingBytes(g, parameters), for: "sparsifying \(g.vertices) vertices and \(g.edges) edges",
+                               error: { .computation($0) })
         switch parameters.method {
         case .tree: return try OffTreeRecovery.run(g, parameters, components: components)
         case .sampling: return try ResistanceSampling.run(g, parameters, components: components)

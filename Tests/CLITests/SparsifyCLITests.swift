@@ -270,6 +270,15 @@ final class SparsifyCLITests: XCTestCase {
             }
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.join("out/H.mtx")), "no output after a refused input")
+        // A graph whose sparsification does not fit the memory budget: refused before the rounds allocate.
+        for ranks in [1, 2] {
+            let outcome = SparrowProcess.run(["sparsify", SparrowProcess.fixtures + "/fe_4elt2.mtx", "--density", "1.13", "--memory-limit", "6M",
+                                              "-o", scratch.join("out/H.mtx"), "--quiet"], ranks: ranks == 1 ? nil : ranks, timeout: 60)
+            XCTAssertEqual(outcome.status, 1, outcome.stderr)
+            XCTAssertEqual(outcome.stderrLines.count, 1, outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains("sparsifying 11143 vertices and 32818 edges needs about"), outcome.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.join("out/H.mtx")))
     }
 
     func testSparsifierPreconditionedPCGSolvesLaplacianAndSDDMSystemsAtOneAndTwoRanks() throws {
