@@ -70,7 +70,7 @@ struct PartnerLayout {
         var table = IndexTable(capacityFor: min(local.nonzeros, partnerPartition.globalRows))
         for column in local.columnIndices { table.insert(column) }
         let needed = table.keys.sorted()
-        plan = try ExchangePlan(needing: needed.map { Int($0) }, partition: partnerPartition, communicator: communicator)
+        plan = try ExchangePlan(needing: needed, partition: partnerPartition, communicator: communicator)
         for (slot, index) in needed.enumerated() { table.assign(index, slot: Int32(slot)) }
         slots = local.columnIndices.map { table.slot(of: $0) }
     }

@@ -16,6 +16,22 @@ public final class AtomicFileWriter {
 
     public init(path: String) throws(SparrowError) {
         self.path = path
+        let (temporary, fd) = try Self.createTemporary(for: path)
+        guard let stream = fdopen(fd, "wb") else {
+            close(fd)
+            unlink(temporary)
+            throw .output(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        temporaryPath = temporary
+        handle = stream
+        buffer.reserveCapacity(Self.flushThreshold * 2)
+    }
+
+    /// Creates the temporary file for `path` in its directory and returns its
+    /// name and an open write descriptor. The name is unpredictable and the
+    /// file created exclusively, never through a link: a file or symlink
+    /// planted under a guessed name cannot redirect the write.
+    public static func createTemporary(for path: String) throws(SparrowError) -> (path: String, descriptor: Int32) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -23,21 +39,13 @@ public final class AtomicFileWriter {
         if !directory.isEmpty, !System.isDirectory(directory) {
             throw .output(path: path, message: "directory \(directory) does not exist")
         }
-        // An unpredictable name, created exclusively and never through a link:
-        // a file or symlink planted under a guessed name cannot redirect the write.
-        var created: (String, Int32)?
         for _ in 0..<8 {
             let candidate = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
             let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-            if fd >= 0 { created = (candidate, fd); break }
+            if fd >= 0 { return (candidate, fd) }
             if errno != EEXIST { break }
         }
-        guard let (temporary, fd) = created, let stream = fdopen(fd, "wb") else {
-            throw .output(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
-        }
-        temporaryPath = temporary
-        handle = stream
-        buffer.reserveCapacity(Self.flushThreshold * 2)
+        throw .output(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
     }
 
     deinit { abandon() }

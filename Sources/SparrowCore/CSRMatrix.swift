@@ -7,6 +7,12 @@
 /// check and report as an input error. Bindings that need 64-bit indices
 /// (CHOLMOD's `_l_` API) widen at the boundary.
 public struct CSRMatrix: Sendable, Equatable {
+    /// Bytes held by the three arrays (row pointers, column indices, values).
+    public var storageBytes: Int {
+        rowPointers.count * MemoryLayout<Int>.stride + columnIndices.count * MemoryLayout<Int32>.stride
+            + values.count * MemoryLayout<Double>.stride
+    }
+
     public var rows: Int
     public var columns: Int
     /// rows + 1 offsets into `columnIndices` / `values`.

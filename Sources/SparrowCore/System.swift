@@ -43,7 +43,15 @@ public enum System {
         return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Resident set size in bytes (Linux /proc/self/statm), 0 where unknown.
+    /// With SPARROW_TRACE_MEMORY=1, one line to standard error with the
+    /// resident and peak resident memory at a named point (finding where a
+    /// rank's peak comes from; the reports carry only the peak itself).
+    public static func traceMemory(_ point: @autoclosure () -> String) {
+        guard environment("SPARROW_TRACE_MEMORY") == "1" else { return }
+        let rank = environment("OMPI_COMM_WORLD_RANK") ?? "0"
+        printError("sparrow: memory: rank \(rank) \(point()): resident \(residentBytes() >> 20) MiB, peak \(peakResidentBytes() >> 20) MiB")
+    }
+
     /// Peak resident set size of this process (VmHWM), in bytes; 0 where /proc is absent.
     public static func peakResidentBytes() -> Int {
         guard let status = readProcFile("/proc/self/status"),

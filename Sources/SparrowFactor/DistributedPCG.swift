@@ -101,9 +101,10 @@ extension DistributedPCG {
                                            communicator: Communicator) throws(SparrowError) -> [[Double]] {
         let owned = a.ownedRows
         return try communicator.everywhere { () throws(SparrowError) -> [[Double]] in
-            if spelling == "rowsums" { return [a.local.multiply([Double](repeating: 1, count: a.globalColumns))] }
-            let b = try DenseSpec.parse(spelling, rows: a.globalRows, field: field)
-            return (0..<b.columns).map { j in Array(b.values[(j * b.rows + owned.lowerBound)..<(j * b.rows + owned.upperBound)]) }
+            if spelling == "rowsums" {
+                return [(0..<a.local.rows).map { i in a.local.rowRange(i).reduce(0.0) { $0 + a.local.values[$1] } }]
+            }
+            return try DenseSpec.parseOwned(spelling, rows: a.globalRows, owned: owned, field: field)
         }
     }
 }

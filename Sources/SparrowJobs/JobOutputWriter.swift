@@ -26,8 +26,7 @@ struct JobOutputWriter {
         for output in outputs where output.name == name {
             switch (value, output.format) {
             case let (.sparse(matrix), .mtx):
-                let whole = try matrix.gather(communicator)
-                _ = try communicator.onRoot { () throws(SparrowError) in try MatrixMarket.write(whole!, to: output.path, threads: threads) }
+                try matrix.write(to: output.path, threads: threads, communicator: communicator)
             case let (.dense(matrix), .mtx):
                 _ = try communicator.onRoot { () throws(SparrowError) in try MatrixMarket.write(matrix, to: output.path) }
             case (.group, _):

@@ -10,7 +10,7 @@ extension Communicator {
     private static let chunkTag: Int32 = 7031
 
     /// Pieces [start, start + length) of `count` elements, each within the per-call limit.
-    private func pieces(_ count: Int) -> [(start: Int, length: Int)] {
+    func pieces(_ count: Int) -> [(start: Int, length: Int)] {
         stride(from: 0, to: count, by: maximumElementsPerCall).map { ($0, min(maximumElementsPerCall, count - $0)) }
     }
 

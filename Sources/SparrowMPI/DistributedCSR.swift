@@ -76,71 +76,106 @@ public struct DistributedCSR: Sendable {
     public static func assemble(rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32], values: [Double],
                                 balance: BalanceRule, communicator: Communicator,
                                 partition fixed: RowPartition? = nil) throws(SparrowError) -> DistributedCSR {
+        var r = rowIndices, c = columnIndices, v = values
+        return try assemble(rows: rows, columns: columns, taking: &r, &c, &v, balance: balance,
+                            communicator: communicator, partition: fixed)
+    }
+
+    /// The same, taking the entry arrays over: they are emptied as soon as
+    /// their entries are packed, so the input and the assembled matrix are not
+    /// both held at the peak. Only entries owned by another rank travel; this
+    /// rank's own (most of them, for a row-sorted file) are copied in place.
+    public static func assemble(rows: Int, columns: Int, taking rowIndices: inout [Int32], _ columnIndices: inout [Int32],
+                                _ values: inout [Double], balance: BalanceRule, communicator: Communicator,
+                                partition fixed: RowPartition? = nil) throws(SparrowError) -> DistributedCSR {
         let partition: RowPartition
         if let fixed {
             partition = fixed
         } else if balance == .rows || communicator.size == 1 {
             partition = .uniform(rows: rows, parts: communicator.size)
         } else {
-            var counts = [Int](repeating: 0, count: rows)
-            for r in rowIndices { counts[Int(r)] += 1 }
-            communicator.allreduceSumInPlace(&counts)
-            partition = .balanced(weights: counts, parts: communicator.size)
+            partition = try .balanced(entryRows: rowIndices, globalRows: rows, communicator: communicator)
         }
-        let rank = communicator.rank
-        if communicator.size == 1 {
-            if let local = CoordinateAssembler.csrIfRowMajor(rows: rows, columns: columns, rowIndices: rowIndices,
-                                                            columnIndices: columnIndices, values: values) {
-                return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
-            }
-            let local = rowIndices.withUnsafeBufferPointer { r in
-                columnIndices.withUnsafeBufferPointer { c in
-                    values.withUnsafeBufferPointer { v in
-                        CoordinateAssembler.csr(rows: rows, columns: columns, rowIndices: r, columnIndices: c, values: v)
-                    }
-                }
-            }
-            var matrix = DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
-            matrix.mergedDuplicates = columnIndices.count - local.nonzeros
-            return matrix
-        }
-        // Bucket entries by owner rank (counting sort), then one all-to-all per array.
-        let size = communicator.size
-        var owners = [Int32](repeating: 0, count: rowIndices.count)
+        let rank = communicator.rank, size = communicator.size
+        if size == 1 { return fromOwnedEntries(rows: rows, columns: columns, &rowIndices, &columnIndices, &values, partition: partition, rank: rank) }
+        // Counting sort of the entries bound elsewhere; this rank's own are counted only.
         var sendCounts = [Int](repeating: 0, count: size)
-        for e in 0..<rowIndices.count {
-            let o = partition.owner(of: Int(rowIndices[e]))
-            owners[e] = Int32(o)
-            sendCounts[o] += 1
-        }
+        for row in rowIndices { sendCounts[partition.owner(of: Int(row))] += 1 }
+        sendCounts[rank] = 0
         var next = [Int](repeating: 0, count: size)
         for r in 1..<size { next[r] = next[r - 1] + sendCounts[r - 1] }
-        var sendRows = [Int32](repeating: 0, count: rowIndices.count)
-        var sendColumns = [Int32](repeating: 0, count: rowIndices.count)
-        var sendValues = [Double](repeating: 0, count: rowIndices.count)
-        let start = Int32(partition.offsets[rank])
-        _ = start
+        let outgoing = next[size - 1] + sendCounts[size - 1]
+        var sendRows = [Int32](repeating: 0, count: outgoing)
+        var sendColumns = [Int32](repeating: 0, count: outgoing)
+        var sendValues = [Double](repeating: 0, count: outgoing)
+        // This rank's own entries are compacted in place (local row numbers), the others packed to send.
+        let myStart = Int32(partition.offsets[rank])
+        var kept = 0
         for e in 0..<rowIndices.count {
-            let o = Int(owners[e])
+            let o = partition.owner(of: Int(rowIndices[e]))
+            if o == rank {
+                rowIndices[kept] = rowIndices[e] - myStart
+                columnIndices[kept] = columnIndices[e]
+                values[kept] = values[e]
+                kept += 1
+                continue
+            }
             let q = next[o]
             next[o] += 1
             sendRows[q] = rowIndices[e] - Int32(partition.offsets[o])
             sendColumns[q] = columnIndices[e]
             sendValues[q] = values[e]
         }
-        let (localRows, receiveCounts) = try communicator.alltoallv(sendRows, sendCounts: sendCounts)
-        let localColumns = try communicator.alltoallv(sendColumns, sendCounts: sendCounts, receiveCounts: receiveCounts)
-        let localValues = try communicator.alltoallv(sendValues, sendCounts: sendCounts, receiveCounts: receiveCounts)
-        let ownedRows = partition.range(of: rank).count
-        let local = localRows.withUnsafeBufferPointer { r in
-            localColumns.withUnsafeBufferPointer { c in
-                localValues.withUnsafeBufferPointer { v in
-                    CoordinateAssembler.csr(rows: ownedRows, columns: columns, rowIndices: r, columnIndices: c, values: v)
+        rowIndices.removeLast(rowIndices.count - kept)
+        columnIndices.removeLast(columnIndices.count - kept)
+        values.removeLast(values.count - kept)
+        System.traceMemory("assembly: packed")
+        let (receivedRows, receiveCounts) = try communicator.alltoallv(sendRows, sendCounts: sendCounts)
+        sendRows = []
+        let receivedColumns = try communicator.alltoallv(sendColumns, sendCounts: sendCounts, receiveCounts: receiveCounts)
+        sendColumns = []
+        let receivedValues = try communicator.alltoallv(sendValues, sendCounts: sendCounts, receiveCounts: receiveCounts)
+        sendValues = []
+        // Entries in source-rank order with this rank's own in its place: a row-sorted file stays row-sorted.
+        let before = receiveCounts[..<rank].reduce(0, +)
+        rowIndices.insert(contentsOf: receivedRows[..<before], at: 0)
+        columnIndices.insert(contentsOf: receivedColumns[..<before], at: 0)
+        values.insert(contentsOf: receivedValues[..<before], at: 0)
+        rowIndices.append(contentsOf: receivedRows[before...])
+        columnIndices.append(contentsOf: receivedColumns[before...])
+        values.append(contentsOf: receivedValues[before...])
+        System.traceMemory("assembly: combined")
+        let ownedPartition = RowPartition(offsets: [0, partition.range(of: rank).count])
+        var matrix = fromOwnedEntries(rows: partition.range(of: rank).count, columns: columns, &rowIndices, &columnIndices,
+                                      &values, partition: ownedPartition, rank: 0)
+        matrix = DistributedCSR(local: matrix.local, partition: partition, globalColumns: columns, rank: rank, merged: matrix.mergedDuplicates)
+        return matrix
+    }
+
+    /// A CSR of entries whose rows are all this rank's (0-based local), sharing
+    /// the arrays when they are already row-major with sorted columns.
+    private static func fromOwnedEntries(rows: Int, columns: Int, _ rowIndices: inout [Int32], _ columnIndices: inout [Int32],
+                                         _ values: inout [Double], partition: RowPartition, rank: Int) -> DistributedCSR {
+        let entries = columnIndices.count
+        if let local = CoordinateAssembler.csrIfRowMajor(rows: rows, columns: columns, rowIndices: rowIndices,
+                                                        columnIndices: columnIndices, values: values) {
+            rowIndices = []; columnIndices = []; values = []
+            return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
+        }
+        let local = rowIndices.withUnsafeBufferPointer { r in
+            columnIndices.withUnsafeBufferPointer { c in
+                values.withUnsafeBufferPointer { v in
+                    CoordinateAssembler.csr(rows: rows, columns: columns, rowIndices: r, columnIndices: c, values: v)
                 }
             }
         }
-        var matrix = DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
-        matrix.mergedDuplicates = localColumns.count - local.nonzeros
-        return matrix
+        rowIndices = []; columnIndices = []; values = []
+        return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank,
+                              merged: entries - local.nonzeros)
+    }
+
+    private init(local: CSRMatrix, partition: RowPartition, globalColumns: Int, rank: Int, merged: Int) {
+        self.init(local: local, partition: partition, globalColumns: globalColumns, rank: rank)
+        mergedDuplicates = merged
     }
 }

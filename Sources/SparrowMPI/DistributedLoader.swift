@@ -45,7 +45,7 @@ public enum DistributedLoader {
             return (header, region, mapped)
         }
         // Headers are parsed by every rank: an unreadable file fails everywhere alike.
-        let (header, region, mapped) = try communicator.agree(parsed)
+        var (header, region, mapped) = try communicator.agree(consume parsed)
         let newlines = communicator.allgather(region.newlines)
         let entries = communicator.allgather(region.entries)
         let problemOffsets = communicator.allgather(region.problem?.lineOffset ?? -1)
@@ -65,13 +65,26 @@ public enum DistributedLoader {
                 throw error
             }
         }
+        System.traceMemory("parsed")
+        mapped.releasePages()
+        System.traceMemory("released")
+        // The parsed arrays move into the assembly (which frees them early): drop every other reference.
         var rows = region.rowIndices, columns = region.columnIndices
-        var values = header.field == .pattern ? [Double](repeating: 1, count: columns.count) : region.values
+        var values = region.values
+        if header.field == .pattern {
+            values.reserveCapacity(columns.capacity)
+            values.append(contentsOf: repeatElement(1, count: columns.count))
+        }
+        region.rowIndices = []; region.columnIndices = []; region.values = []
         if header.symmetry != .general {
             let sign: Double = header.symmetry == .skewSymmetric ? -1 : 1
-            for e in 0..<region.columnIndices.count where rows[e] != columns[e] {
-                rows.append(region.columnIndices[e])
-                columns.append(region.rowIndices[e])
+            let stored = columns.count
+            var mirrored = 0
+            for e in 0..<stored where rows[e] != columns[e] { mirrored += 1 }
+            rows.reserveCapacity(stored + mirrored); columns.reserveCapacity(stored + mirrored); values.reserveCapacity(stored + mirrored)
+            for e in 0..<stored where rows[e] != columns[e] {
+                rows.append(columns[e])
+                columns.append(rows[e])
                 values.append(sign * values[e])
             }
         }
@@ -80,8 +93,8 @@ public enum DistributedLoader {
             swap(&rows, &columns)
             swap(&shapeRows, &shapeColumns)
         }
-        return try DistributedCSR.assemble(rows: shapeRows, columns: shapeColumns, rowIndices: rows, columnIndices: columns,
-                                           values: values, balance: options.balance, communicator: communicator)
+        return try DistributedCSR.assemble(rows: shapeRows, columns: shapeColumns, taking: &rows, &columns, &values,
+                                           balance: options.balance, communicator: communicator)
     }
 }
 

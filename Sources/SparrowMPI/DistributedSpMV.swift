@@ -10,12 +10,10 @@ public struct DistributedSpMV {
 
     public init(matrix: DistributedCSR, columnPartition: RowPartition, communicator: Communicator) throws(SparrowError) {
         let local = matrix.local
-        plan = try ExchangePlan(needing: local.columnIndices.map(Int.init), partition: columnPartition, communicator: communicator)
-        var position = [Int: Int32]()
-        position.reserveCapacity(plan.neededIndices.count)
-        for (k, index) in plan.neededIndices.enumerated() { position[index] = Int32(k) }
+        plan = try ExchangePlan(needing: local.columnIndices, partition: columnPartition, communicator: communicator)
+        let position = IndexMap(plan.neededIndices, window: columnPartition.range(of: communicator.rank))
         compactLocal = CSRMatrix(rows: local.rows, columns: plan.neededIndices.count, rowPointers: local.rowPointers,
-                                 columnIndices: local.columnIndices.map { position[Int($0)]! },
+                                 columnIndices: position.positions(of: local.columnIndices),
                                  values: local.values, columnsSorted: local.columnsSorted)
     }
 

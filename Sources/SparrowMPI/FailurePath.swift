@@ -107,7 +107,11 @@ extension Communicator {
     }
 
     /// One value per rank gathered as a per_rank report list.
-    public func perRankReport(_ fields: [(String, Double)]) -> [[(String, JSONValue)]] {
+    /// Every rank's figures (collective), with its peak resident memory (VmHWM)
+    /// added unless the caller reports it already.
+    public func perRankReport(_ given: [(String, Double)]) -> [[(String, JSONValue)]] {
+        let fields = given.contains { $0.0 == "peak_resident_bytes" } ? given
+            : given + [("peak_resident_bytes", Double(System.peakResidentBytes()))]
         let columns = fields.map { field in allgather(field.1) }
         return (0..<size).map { r in
             [("rank", JSONValue.integer(r))] + fields.enumerated().map { k, field in

@@ -28,17 +28,17 @@ public enum DistributedSpGEMM {
         let bytesBefore = communicator.bytesReceived
         let commBefore = communicator.communicationSeconds
         // 1–2. Fetch the referenced rows of B.
-        let plan = try ExchangePlan(needing: a.local.columnIndices.map(Int.init), partition: b.partition, communicator: communicator)
+        let plan = try ExchangePlan(needing: a.local.columnIndices, partition: b.partition, communicator: communicator)
         let fetched = try plan.exchangeRows(of: b.local, communicator: communicator)
         statistics.fetchedRows = fetched.rows
         statistics.communicationSeconds += communicator.communicationSeconds - commBefore
         statistics.bytesReceived += communicator.bytesReceived - bytesBefore
         // 3. Renumber A's columns (global row ids of B) into fetched-row positions.
         let computeStart = System.now()
-        var position = [Int32](repeating: -1, count: a.globalColumns)
-        for (k, row) in plan.neededIndices.enumerated() { position[row] = Int32(k) }
+        // A map sized by the fetched rows, not an ncols(A)-long array.
+        let position = IndexMap(plan.neededIndices, window: b.partition.range(of: communicator.rank))
         let renumbered = CSRMatrix(rows: a.local.rows, columns: fetched.rows, rowPointers: a.local.rowPointers,
-                                   columnIndices: a.local.columnIndices.map { position[Int($0)] },
+                                   columnIndices: position.positions(of: a.local.columnIndices),
                                    values: a.local.values, columnsSorted: false)
         // 4. Local product: rank-local (it may refuse C's size on this rank only), then agreed.
         var localStatistics = statistics.local
@@ -51,21 +51,22 @@ public enum DistributedSpGEMM {
     }
 
     /// Re-partitions A so each rank gets about the same multiply-adds of A·B
-    /// (rows of A weighted by the lengths of the B rows they reference).
+    /// (rows of A weighted by the lengths of the B rows they reference). The
+    /// lengths come from the ranks owning those rows, through the same plan the
+    /// product uses: nothing global-length is built.
     public static func flopBalanced(_ a: DistributedCSR, for b: DistributedCSR,
                                     communicator: Communicator) throws(SparrowError) -> DistributedCSR {
-        // Global B row lengths (B is row-distributed: gather the lengths).
-        let bLengths = try communicator.allgatherv(b.local.rowCounts)
+        let plan = try ExchangePlan(needing: a.local.columnIndices, partition: b.partition, communicator: communicator)
+        let neededLengths = try plan.exchange(b.local.rowCounts, communicator: communicator)
+        let position = IndexMap(plan.neededIndices, window: b.partition.range(of: communicator.rank))
         let local = a.local
         var flops = [Int](repeating: 0, count: local.rows)
         for i in 0..<local.rows {
             var f = 0
-            for p in local.rowRange(i) { f += bLengths[Int(local.columnIndices[p])] }
+            for p in local.rowRange(i) { f += neededLengths[Int(position.position(of: Int(local.columnIndices[p])))] }
             flops[i] = f + 1
         }
-        let allFlops = try communicator.allgatherv(flops)
-        let partition = RowPartition.balanced(weights: allFlops, parts: communicator.size)
-        return try redistribute(a, to: partition, communicator: communicator)
+        return try rebalanced(a, weights: flops, communicator: communicator)
     }
 
     /// A re-partitioned by `rule`: equal rows, equal nonzeros, or equal multiply-adds of A·B.
@@ -75,11 +76,17 @@ public enum DistributedSpGEMM {
         case .rows:
             return try redistribute(a, to: .uniform(rows: a.globalRows, parts: communicator.size), communicator: communicator)
         case .nnz:
-            let lengths = try communicator.allgatherv(a.local.rowCounts)
-            return try redistribute(a, to: .balanced(weights: lengths, parts: communicator.size), communicator: communicator)
+            return try rebalanced(a, weights: a.local.rowCounts, communicator: communicator)
         case .flops:
             return try flopBalanced(a, for: b, communicator: communicator)
         }
+    }
+
+    /// A moved to the partition balancing `weights` (one per owned row).
+    private static func rebalanced(_ a: DistributedCSR, weights: [Int], communicator: Communicator) throws(SparrowError) -> DistributedCSR {
+        let partition = RowPartition.balanced(ownedWeights: weights, firstRow: a.ownedRows.lowerBound,
+                                              globalRows: a.globalRows, communicator: communicator)
+        return try redistribute(a, to: partition, communicator: communicator)
     }
 
     /// Moves rows to the ranks that own them under `partition`.

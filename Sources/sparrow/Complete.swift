@@ -194,8 +194,7 @@ struct Complete: ParsableCommand {
     }
 
     private func writeSparse(_ matrix: DistributedCSR, _ path: String, _ comm: Communicator) throws(SparrowError) {
-        let whole = try matrix.gather(comm)
-        _ = try comm.onRoot { () throws(SparrowError) in try MatrixMarket.write(whole!, to: path, threads: common.threadCount) }
+        try matrix.write(to: path, threads: common.threadCount, communicator: comm)
     }
 }
 

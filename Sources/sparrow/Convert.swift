@@ -37,10 +37,17 @@ struct Convert: ParsableCommand {
         let matrix = try report.measure("read") { () throws(SparrowError) in
             try DistributedLoader.load(path: input, options: options, communicator: comm)
         }
-        let whole = try report.measure("gather") { () throws(SparrowError) in try matrix.gather(comm) }
-        try report.measure("write") { () throws(SparrowError) in
-            _ = try comm.onRoot { () throws(SparrowError) in
-                try MatrixMarket.write(whole!, to: output, field: field, symmetry: symmetry, threads: common.threadCount)
+        if symmetry == .general {
+            try report.measure("write") { () throws(SparrowError) in
+                try matrix.write(to: output, field: field, threads: common.threadCount, communicator: comm)
+            }
+        } else {
+            // Checking a symmetry needs both triangles side by side: gathered to rank 0.
+            let whole = try report.measure("gather") { () throws(SparrowError) in try matrix.gather(comm) }
+            try report.measure("write") { () throws(SparrowError) in
+                _ = try comm.onRoot { () throws(SparrowError) in
+                    try MatrixMarket.write(whole!, to: output, field: field, symmetry: symmetry, threads: common.threadCount)
+                }
             }
         }
         report.metric("nnz", matrix.globalNonzeros(comm))

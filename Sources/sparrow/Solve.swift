@@ -136,20 +136,13 @@ struct Solve: ParsableCommand {
         progress.finish()
         let converged = results.allSatisfy(\.converged)
         let worst = results.map(\.finalRelativeResidual).max() ?? 0
-        let x = try comm.gatherv(results.flatMap(\.solution))
         // A solve that did not converge writes its report (with the history) but no solution.
         if let output, converged {
+            // The solution stays distributed: each rank writes its rows of every column.
             try report.measure("write") { () throws(SparrowError) in
-                _ = try comm.onRoot { () throws(SparrowError) in
-                    // Each rank sent its rows of every column, column after column: reassemble column-major.
-                    let n = distributed.globalRows, k = columns.count
-                    var all = [Double](repeating: 0, count: n * k)
-                    for (rank, part) in x!.enumerated() {
-                        let range = distributed.partition.range(of: rank)
-                        for j in 0..<k { for (i, row) in range.enumerated() { all[j * n + row] = part[j * range.count + i] } }
-                    }
-                    try MatrixMarket.write(DenseMatrix(rows: n, columns: k, values: all), to: output)
-                }
+                try ParallelOutput.writeArray(owned: results.flatMap(\.solution), ownedRows: distributed.local.rows,
+                                              globalRows: distributed.globalRows, columns: columns.count,
+                                              path: output, communicator: comm)
             }
         }
         report.history = history

@@ -77,9 +77,8 @@ struct SpGEMMCommand: ParsableCommand {
         report.time("communication", comm.allreduce(stats.communicationSeconds, .max) / reps)
         report.time("total_multiply", comm.allreduce(multiplySeconds, .max) / reps)
         if let output {
-            let whole = try report.measure("gather") { () throws(SparrowError) in try c.gather(comm) }
             try report.measure("write") { () throws(SparrowError) in
-                _ = try comm.onRoot { () throws(SparrowError) in try MatrixMarket.write(whole!, to: output, threads: common.threadCount) }
+                try c.write(to: output, threads: common.threadCount, communicator: comm)
             }
         }
         let multiplyAdds = comm.allreduce(stats.local.multiplyAdds, .sum) / `repeat`
@@ -98,6 +97,8 @@ struct SpGEMMCommand: ParsableCommand {
             ("flops", Double(2 * stats.local.multiplyAdds / `repeat`)), ("compute_seconds", stats.computeSeconds / reps),
             ("bytes_received", Double(stats.bytesReceived / `repeat`)), ("fetched_rows", Double(stats.fetchedRows)),
             ("passes", Double(stats.local.passes)),
+            ("owned_bytes", Double(matrixA.local.storageBytes + (a == b && transposeA == transposeB ? 0 : matrixB.local.storageBytes)
+                                   + c.local.storageBytes)),
         ])
         report.time("total", System.now() - start)
         if comm.isRoot, !common.quiet {

@@ -29,32 +29,35 @@ struct SpMV: ParsableCommand {
         let a = try report.measure("read") { () throws(SparrowError) in
             try DistributedLoader.load(path: matrix, options: load.options(threads: common.threadCount), communicator: comm)
         }
-        let fullX = try comm.everywhere { () throws(SparrowError) in 
-            let dense = try DenseSpec.parse(x, rows: a.globalColumns, field: "--x")
-            guard dense.columns == 1 else { throw SparrowError.field(name: "--x", message: "must be one vector, got \(dense.columns) columns") }
-            return dense.values
-        }
+        System.traceMemory("spmv: loaded")
+        // x is distributed like A's columns: each rank builds (or reads) only its own entries.
         let columnPartition = a.globalColumns == a.globalRows ? a.partition : .uniform(rows: a.globalColumns, parts: comm.size)
-        let ownedX = Array(fullX[columnPartition.range(of: comm.rank)])
+        let ownedX = try comm.everywhere { () throws(SparrowError) in
+            let columns = try DenseSpec.parseOwned(x, rows: a.globalColumns, owned: columnPartition.range(of: comm.rank), field: "--x")
+            guard columns.count == 1 else { throw SparrowError.field(name: "--x", message: "must be one vector, got \(columns.count) columns") }
+            return columns[0]
+        }
         let product = try report.measure("setup") { () throws(SparrowError) in
             try DistributedSpMV(matrix: a, columnPartition: columnPartition, communicator: comm)
         }
+        System.traceMemory("spmv: set up")
         var y: [Double] = []
         try report.measure("multiply") { () throws(SparrowError) in
             for _ in 0..<`repeat` { y = try product.apply(ownedX, communicator: comm) }
         }
-        let gathered = try comm.gatherv(y)
         if let output {
             try report.measure("write") { () throws(SparrowError) in
-                _ = try comm.onRoot { () throws(SparrowError) in
-                    let all = gathered!.flatMap { $0 }
-                    try MatrixMarket.write(DenseMatrix(rows: all.count, columns: 1, values: all), to: output)
-                }
+                try ParallelOutput.writeArray(owned: y, ownedRows: y.count, globalRows: a.globalRows, columns: 1,
+                                              path: output, communicator: comm)
             }
         }
         report.metric("nnz", a.globalNonzeros(comm))
         report.metric("ghost_entries", comm.allreduce(product.plan.neededIndices.count, .sum))
         report.perRank = comm.perRankReport([("rows", Double(a.local.rows)), ("nnz", Double(a.local.nonzeros)),
+                                             ("owned_bytes", Double(a.local.storageBytes + product.compactLocal.columnIndices.count * 4
+                                                                    + (ownedX.count + y.count) * 8)),
+                                             ("ghost_entries", Double(product.plan.neededIndices.count)),
+                                             ("neighbours", Double(product.plan.partners)),
                                              ("bytes_received", Double(comm.bytesReceived))])
         report.time("communication", comm.communicationSeconds)
         report.time("total", System.now() - start)

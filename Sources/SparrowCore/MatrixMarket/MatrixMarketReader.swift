@@ -92,6 +92,13 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit { if let address { munmap(address, count) } }
 
+    /// Drops the pages read so far from this process's resident set (they stay
+    /// in the page cache and come back on the next touch): once parsed, a
+    /// file's bytes need not count against the rank's memory.
+    public func releasePages() {
+        if let address { madvise(address, count, MADV_DONTNEED) }
+    }
+
     public var bytes: UnsafeBufferPointer<UInt8> {
         guard let address else { return UnsafeBufferPointer(start: nil, count: 0) }
         return UnsafeBufferPointer(start: address.assumingMemoryBound(to: UInt8.self), count: count)
@@ -157,9 +164,13 @@ public enum MatrixMarket {
         let capacity = offsets[tasks]
         let isCoordinate = header.format == .coordinate
         let hasValues = header.field != .pattern
-        var rows = isCoordinate ? [Int32](unsafeUninitializedCapacity: capacity) { $1 = capacity } : []
-        var columns = isCoordinate ? [Int32](unsafeUninitializedCapacity: capacity) { $1 = capacity } : []
-        var values = hasValues ? [Double](unsafeUninitializedCapacity: capacity) { $1 = capacity } : []
+        // Room reserved beyond the entries (address space only, untouched until used): a
+        // symmetric file's mirrored entries and those a rank receives in the distributed
+        // assembly then fit in place, with no copy of the whole array at the peak.
+        let reserved = capacity + capacity / (header.symmetry == .general ? 4 : 1) + (header.symmetry == .general ? 0 : capacity / 4) + 4096
+        var rows = isCoordinate ? [Int32](unsafeUninitializedCapacity: reserved) { $1 = capacity } : []
+        var columns = isCoordinate ? [Int32](unsafeUninitializedCapacity: reserved) { $1 = capacity } : []
+        var values = hasValues ? [Double](unsafeUninitializedCapacity: reserved) { $1 = capacity } : []
         let counts = SharedBuffer<Int>(count: tasks, repeating: 0)
         let problems = SharedBuffer<DataLineParser.Problem?>(count: tasks, repeating: nil)
         rows.withUnsafeMutableBufferPointer { r in

@@ -20,10 +20,9 @@ extension MatrixMarket {
             throw .usage("cannot write \(path) as integer: value \(matrix.values[bad]) is not an integer in the 64-bit range")
         }
         let sorted = matrix.sortedColumns()
-        let lowerOnly = symmetry != .general
         let strict = symmetry == .skewSymmetric
         var stored = 0
-        if lowerOnly {
+        if symmetry != .general {
             for i in 0..<sorted.rows {
                 for p in sorted.rowRange(i) where Int(sorted.columnIndices[p]) < i || (!strict && Int(sorted.columnIndices[p]) == i) { stored += 1 }
             }
@@ -31,46 +30,82 @@ extension MatrixMarket {
             stored = sorted.nonzeros
         }
         let writer = try AtomicFileWriter(path: path)
-        var head = "%%MatrixMarket matrix coordinate \(field.rawValue) \(symmetry.rawValue)\n"
-        if let comment { for line in comment.split(separator: "\n", omittingEmptySubsequences: false) { head += "% \(line)\n" } }
-        head += "\(sorted.rows) \(sorted.columns) \(stored)\n"
-        try writer.write(head)
+        try writer.write(coordinateHeader(rows: sorted.rows, columns: sorted.columns, stored: stored, field: field,
+                                          symmetry: symmetry, comment: comment))
         // Rows are formatted in parallel blocks and written in order.
         let blockRows = max(1, sorted.rows / max(1, threads * 8))
-        let blocks = stride(from: 0, to: sorted.rows, by: blockRows).map { $0..<min($0 + blockRows, sorted.rows) }
-        var index = 0
-        while index < blocks.count {
-            let batch = Array(blocks[index..<min(index + max(1, threads), blocks.count)])
-            let texts = SharedBuffer<[UInt8]>(count: batch.count, repeating: [])
-            let source = sorted
-            parallelTasks(batch.count) { b in
-                var out: [UInt8] = []
-                out.reserveCapacity(batch[b].count * 24)
-                for i in batch[b] {
-                    for p in source.rowRange(i) {
-                        let j = Int(source.columnIndices[p])
-                        if lowerOnly, j > i || (strict && j == i) { continue }
-                        appendInteger(i + 1, to: &out)
-                        out.append(32)
-                        appendInteger(j + 1, to: &out)
-                        switch field {
-                        case .pattern: break
-                        case .integer:
-                            out.append(32)
-                            appendInteger(Int(source.values[p]), to: &out)
-                        case .real:
-                            out.append(32)
-                            appendReal(source.values[p], to: &out)
-                        }
-                        out.append(10)
-                    }
-                }
-                texts[b] = out
-            }
-            for b in 0..<batch.count { try texts[b].withUnsafeBufferPointer { (buf) throws(SparrowError) in try writer.write(bytes: buf) } }
-            index += batch.count
+        var first = 0
+        while first < sorted.rows {
+            let last = min(sorted.rows, first + blockRows * max(1, threads))
+            let text = formatCoordinateRows(sorted, rows: first..<last, firstRow: 0, field: field, symmetry: symmetry, threads: threads)
+            try text.withUnsafeBufferPointer { (buf) throws(SparrowError) in try writer.write(bytes: buf) }
+            first = last
         }
         try writer.commit()
+    }
+
+    /// The banner, comment lines and size line of a coordinate file.
+    public static func coordinateHeader(rows: Int, columns: Int, stored: Int, field: MatrixMarketHeader.Field = .real,
+                                        symmetry: MatrixMarketHeader.Symmetry = .general, comment: String? = nil) -> String {
+        var head = "%%MatrixMarket matrix coordinate \(field.rawValue) \(symmetry.rawValue)\n"
+        if let comment { for line in comment.split(separator: "\n", omittingEmptySubsequences: false) { head += "% \(line)\n" } }
+        return head + "\(rows) \(columns) \(stored)\n"
+    }
+
+    /// The data lines of `rows` of a column-sorted matrix whose row 0 is global
+    /// row `firstRow` (lower triangle only for a symmetric `symmetry`), formatted
+    /// by `threads` threads in blocks and joined in order. The sequential and the
+    /// parallel (one range per rank) writers share it, so their bytes agree.
+    public static func formatCoordinateRows(_ source: CSRMatrix, rows: Range<Int>, firstRow: Int,
+                                            field: MatrixMarketHeader.Field = .real,
+                                            symmetry: MatrixMarketHeader.Symmetry = .general, threads: Int = 1) -> [UInt8] {
+        let lowerOnly = symmetry != .general
+        let strict = symmetry == .skewSymmetric
+        let blockCount = max(1, min(rows.count, threads * 8))
+        let blocks = (0..<blockCount).map { b in
+            (rows.lowerBound + rows.count * b / blockCount)..<(rows.lowerBound + rows.count * (b + 1) / blockCount)
+        }
+        let texts = SharedBuffer<[UInt8]>(count: blocks.count, repeating: [])
+        parallelTasks(blocks.count) { b in
+            var out: [UInt8] = []
+            out.reserveCapacity((source.rowPointers[blocks[b].upperBound] - source.rowPointers[blocks[b].lowerBound]) * 24)
+            for i in blocks[b] {
+                let row = firstRow + i
+                for p in source.rowRange(i) {
+                    let j = Int(source.columnIndices[p])
+                    if lowerOnly, j > row || (strict && j == row) { continue }
+                    appendInteger(row + 1, to: &out)
+                    out.append(32)
+                    appendInteger(j + 1, to: &out)
+                    switch field {
+                    case .pattern: break
+                    case .integer:
+                        out.append(32)
+                        appendInteger(Int(source.values[p]), to: &out)
+                    case .real:
+                        out.append(32)
+                        appendReal(source.values[p], to: &out)
+                    }
+                    out.append(10)
+                }
+            }
+            texts[b] = out
+        }
+        var joined: [UInt8] = []
+        joined.reserveCapacity((0..<blocks.count).reduce(0) { $0 + texts[$1].count })
+        for b in 0..<blocks.count { joined.append(contentsOf: texts[b]) }
+        return joined
+    }
+
+    /// Lines of an array file's values, one per line (the body of one column, or part of one).
+    public static func formatArrayValues(_ values: ArraySlice<Double>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 22)
+        for v in values {
+            appendReal(v, to: &out)
+            out.append(10)
+        }
+        return out
     }
 
     /// Writes a dense column-major matrix as an `array real general` file, atomically.
