@@ -5,14 +5,19 @@ import SparrowMPI
 /// `none`, `jacobi`, `cholesky` (factor of A itself), `sparsified:KEEP`
 /// (factor of a sampled copy keeping a fraction KEEP of the off-diagonals) or
 /// `band:WIDTH` (factor of the copy keeping couplings with |i − j| ≤ WIDTH).
-/// Factor-based preconditioners factor the whole (gathered) matrix on every
-/// rank and solve with the gathered residual, so iterates are identical at any P.
+/// Factor-based preconditioners are block Jacobi, as PETSc's default
+/// `-pc_type bjacobi -sub_pc_type cholesky`: each rank factors its own diagonal
+/// block (its rows, its columns) and applies it to its own residual, so memory
+/// and work follow the rank's rows and nothing is gathered. At P = 1 the block
+/// is the whole matrix; with more ranks the couplings between blocks are left
+/// to PCG, which then takes somewhat more iterations.
 /// Modules above this one add kinds through `PreconditionerPlugin` (the
-/// sparsifier's `sparsifier[:DENSITY]`), built the same way from the whole matrix.
+/// sparsifier's `sparsifier[:DENSITY]`); those are built from the whole
+/// matrix, replicated on every rank (docs/scaling.md lists this exception).
 public struct DistributedPreconditioner: CustomStringConvertible {
     private enum Kind {
         case local(Preconditioner)
-        case global(CholeskyFactorization)
+        case block(CholeskyFactorization)
         case plugin(any WholeMatrixPreconditioner)
     }
     private let kind: Kind
@@ -25,13 +30,12 @@ public struct DistributedPreconditioner: CustomStringConvertible {
                 plugins: [PreconditionerPlugin] = [], communicator: Communicator) throws(SparrowError) {
         owned = a.ownedRows
         description = spelling
-        let factorBased = spelling != "none" && spelling != "jacobi"
-        let whole = factorBased ? try a.replicated(communicator) : nil
-        if let plugin = plugins.first(where: { $0.matches(spelling) }), let whole {
+        if let plugin = plugins.first(where: { $0.matches(spelling) }) {
+            let whole = try a.replicated(communicator)
             kind = .plugin(try communicator.everywhere { () throws(SparrowError) in try plugin.build(spelling, whole) })
             return
         }
-        kind = try communicator.everywhere { () throws(SparrowError) in try Self.build(spelling, a, whole, ordering) }
+        kind = try communicator.everywhere { () throws(SparrowError) in try Self.build(spelling, a, ordering) }
     }
 
     /// The plug-in's warnings (e.g. a right-hand side projected onto the range), or none.
@@ -54,8 +58,8 @@ public struct DistributedPreconditioner: CustomStringConvertible {
         return removed.squareRoot()
     }
 
-    /// The preconditioner itself (rank-local: `whole` is already replicated when needed).
-    private static func build(_ spelling: String, _ a: DistributedCSR, _ whole: CSRMatrix?,
+    /// The preconditioner itself (rank-local).
+    private static func build(_ spelling: String, _ a: DistributedCSR,
                               _ ordering: CholeskyFactorization.Ordering) throws(SparrowError) -> Kind {
         let owned = a.ownedRows
         switch spelling {
@@ -73,13 +77,16 @@ public struct DistributedPreconditioner: CustomStringConvertible {
             }
             return .local(.jacobi(inverse))
         default:
-            guard let whole else { throw .computation("internal: factor preconditioner without the matrix") }
+            guard spelling == "cholesky" || spelling.hasPrefix("sparsified:") || spelling.hasPrefix("band:") else {
+                throw .field(name: "preconditioner", message: "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(spelling)'")
+            }
+            let block = diagonalBlock(a)
             if spelling == "cholesky" {
-                return .global(try CholeskyFactorization(whole, ordering: ordering))
+                return .block(try CholeskyFactorization(block, ordering: ordering))
             } else if spelling.hasPrefix("sparsified:"), let keep = Double(spelling.dropFirst(11)) {
-                return .global(try CholeskyFactorization(try SparsifiedCopy.sample(whole, keep: keep), ordering: ordering))
+                return .block(try CholeskyFactorization(try SparsifiedCopy.sample(block, keep: keep), ordering: ordering))
             } else if spelling.hasPrefix("band:"), let width = Int(spelling.dropFirst(5)) {
-                return .global(try CholeskyFactorization(try SparsifiedCopy.band(whole, width: width), ordering: ordering))
+                return .block(try CholeskyFactorization(try SparsifiedCopy.band(block, width: width), ordering: ordering))
             } else {
                 throw .field(name: "preconditioner", message: "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(spelling)'")
             }
@@ -90,9 +97,9 @@ public struct DistributedPreconditioner: CustomStringConvertible {
     public func apply(_ r: [Double], communicator: Communicator) throws(SparrowError) -> [Double] {
         switch kind {
         case let .local(p): return try p.apply(r)
-        case let .global(factor):
-            let whole = try communicator.allgatherv(r)
-            return Array(try factor.solve(whole)[owned])
+        case let .block(factor):
+            // Rank-local, but a failure must be everyone's: agreed.
+            return try communicator.everywhere { () throws(SparrowError) in try factor.solve(r) }
         case let .plugin(p):
             let whole = try communicator.allgatherv(r)
             // Every rank solves the same system with the same factor (as for .global), so the outcome is everyone's.
@@ -123,4 +130,28 @@ public struct PreconditionerPlugin: Sendable {
     }
 
     public func matches(_ spelling: String) -> Bool { spelling == name || spelling.hasPrefix(name + ":") }
+}
+
+extension DistributedPreconditioner {
+    /// This rank's diagonal block: its rows, restricted to its own columns and
+    /// renumbered from 0 (the matrix block Jacobi factors).
+    static func diagonalBlock(_ a: DistributedCSR) -> CSRMatrix {
+        let owned = a.ownedRows, local = a.local
+        var pointers = [Int](repeating: 0, count: local.rows + 1)
+        var columns: [Int32] = [], values: [Double] = []
+        columns.reserveCapacity(local.nonzeros)
+        values.reserveCapacity(local.nonzeros)
+        for i in 0..<local.rows {
+            for p in local.rowRange(i) {
+                let j = Int(local.columnIndices[p])
+                if owned.contains(j) {
+                    columns.append(Int32(j - owned.lowerBound))
+                    values.append(local.values[p])
+                }
+            }
+            pointers[i + 1] = columns.count
+        }
+        return CSRMatrix(rows: local.rows, columns: local.rows, rowPointers: pointers, columnIndices: columns,
+                         values: values, columnsSorted: local.columnsSorted)
+    }
 }
