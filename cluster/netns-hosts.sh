@@ -14,8 +14,11 @@
 # Needs root (CAP_NET_ADMIN) and iproute2; exits 77 when the machine refuses
 # namespaces, so a test can report "skipped" rather than "passed".
 set -eu
+# Names can be changed (two harnesses at once must not share them): at most
+# 8 characters of prefix, so interface names stay within Linux's 15.
 PREFIX=${SPARROW_NETNS_PREFIX:-sparrow-h}
 BRIDGE=${SPARROW_NETNS_BRIDGE:-sparrowbr0}
+export SPARROW_NETNS_PREFIX="$PREFIX" SPARROW_NETNS_BRIDGE="$BRIDGE"
 SUBNET=10.77.0
 
 down() {

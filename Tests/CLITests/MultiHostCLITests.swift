@@ -24,7 +24,10 @@ final class MultiHostCLITests: XCTestCase {
         \(mpirun) \(sparrow) spgemm \(a) \(a) -o \(scratch.join("C4.mtx")) --threads 1 --quiet --report \(scratch.join("r.json"))
         \(mpirun) \(sparrow) spmv \(a) --x random:1 -o \(scratch.join("y4.mtx")) --threads 1 --quiet
         """
-        let outcome = Self.run(cluster + "/netns-hosts.sh", ["run", "2", "--", "sh", "-c", script], timeout: 300)
+        // Names of this run's own (two suites at once on one machine must not tear down each other's hosts).
+        let tag = "sx\(getpid() % 100_000)"
+        let names = ["SPARROW_NETNS_PREFIX": tag + "h", "SPARROW_NETNS_BRIDGE": tag + "br"]
+        let outcome = Self.run(cluster + "/netns-hosts.sh", ["run", "2", "--", "sh", "-c", script], timeout: 300, environment: names)
         if outcome.status == 77 {
             throw XCTSkip("network namespaces refused on this machine, multi-host test not run: \(outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
@@ -47,15 +50,16 @@ final class MultiHostCLITests: XCTestCase {
         let perRank = readJSON(scratch.join("r.json"))?["per_rank"] as? [[String: Any]] ?? []
         XCTAssertTrue(perRank.dropFirst(2).allSatisfy { ($0["bytes_received"] as? Int ?? 0) > 0 }, "ranks on the second host fetched rows over TCP")
         // Teardown ran: no namespace or bridge of the harness is left.
-        let left = Self.run("/bin/sh", ["-c", "ip netns list | grep sparrow-h; ip link show sparrowbr0"], timeout: 30)
+        let left = Self.run("/bin/sh", ["-c", "ip netns list | grep \(tag)h; ip link show \(tag)br 2>/dev/null"], timeout: 30)
         XCTAssertEqual(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "")
     }
 
-    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval) -> SparrowProcess.Outcome {
+    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval,
+                    environment extra: [String: String] = [:]) -> SparrowProcess.Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         process.environment = environment
