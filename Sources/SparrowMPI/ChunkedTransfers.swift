@@ -66,40 +66,9 @@ extension Communicator {
         return gathered
     }
 
-    /// alltoallv as P − 1 rounds of paired non-blocking chunked sends and receives.
+    /// alltoallv as non-blocking chunked sends and receives with every partner
+    /// (the neighbour exchange's path, which splits each message into pieces).
     func chunkedAlltoallv<T: MPIScalar>(_ values: [T], sendCounts: [Int], receiveCounts: [Int]) -> [T] {
-        var sendOffsets = [0], receiveOffsets = [0]
-        for r in 0..<size {
-            sendOffsets.append(sendOffsets[r] + sendCounts[r])
-            receiveOffsets.append(receiveOffsets[r] + receiveCounts[r])
-        }
-        let total = receiveOffsets[size]
-        var result = [T](unsafeUninitializedCapacity: total) { $1 = total }
-        for k in 0..<receiveCounts[rank] { result[receiveOffsets[rank] + k] = values[sendOffsets[rank] + k] }
-        values.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { receive in
-                collective("alltoallv") {
-                    for step in 1..<size {
-                        let destination = (rank + step) % size, source = (rank - step + size) % size
-                        var requests: [MPI_Request?] = []
-                        for piece in pieces(receiveCounts[source]) {
-                            var request: MPI_Request? = sparrow_mpi_request_null()
-                            MPI_Irecv(receive.baseAddress! + receiveOffsets[source] + piece.start, Int32(piece.length), T.mpiDatatype,
-                                      Int32(source), Self.chunkTag, handle, &request)
-                            requests.append(request)
-                        }
-                        for piece in pieces(sendCounts[destination]) {
-                            var request: MPI_Request? = sparrow_mpi_request_null()
-                            MPI_Isend(send.baseAddress! + sendOffsets[destination] + piece.start, Int32(piece.length), T.mpiDatatype,
-                                      Int32(destination), Self.chunkTag, handle, &request)
-                            requests.append(request)
-                        }
-                        MPI_Waitall(Int32(requests.count), &requests, sparrow_mpi_statuses_ignore())
-                    }
-                }
-            }
-        }
-        bytesReceived += (total - receiveCounts[rank]) * MemoryLayout<T>.stride
-        return result
+        neighbourAlltoallv(values, sendCounts: sendCounts, receiveCounts: receiveCounts)
     }
 }

@@ -15,8 +15,8 @@ per-rank byte volume in the reports. f_max and V_max for the projections are
 computed exactly from R-MAT edge sets sampled here with Sparrow's generator
 parameters (a, b, c, d = 0.57, 0.19, 0.19, 0.05; edge factor 16; the rows
 flop-balanced in contiguous blocks as `--balance flops` does), up to scale
-22; scales 24 and 26 continue each quantity's growth per two scales from 20
-to 22. Writes model.csv, model.md and model.png.
+20; larger scales continue the total flops' and V_max's growth per two
+scales from 18 to 20, the busiest rank keeping scale 20's imbalance. Writes model.csv, model.md and model.png.
 """
 import csv
 import os
@@ -138,7 +138,8 @@ def main():
                 t0, n0, per0 = exact[before]
                 total = t1 * (t1 / t0) ** steps
                 nnz = n1 * (n1 / n0) ** steps
-                fmax = per1[p][0] * (per1[p][0] / per0[p][0]) ** steps
+                # The busiest rank keeps scale 20's share of the flops (its imbalance), so f_max ≥ total / P always.
+                fmax = total / p * (per1[p][0] / (t1 / p))
                 vmax = per1[p][1] * (per1[p][1] / per0[p][1]) ** steps
                 source = "extrapolated"
             one_d = predict(gamma, alpha, beta, p, fmax, vmax)
