@@ -45,6 +45,10 @@ up() {
         if ! ip netns add "$ns" 2>/dev/null; then
             echo "netns-hosts: this machine refuses network namespaces" >&2; down; exit 77
         fi
+        # Entering one needs a private mount of /sys, refused e.g. in a chroot whose / is no mount point.
+        if ! reason=$(ip netns exec "$ns" true 2>&1); then
+            echo "netns-hosts: this machine refuses to enter network namespaces: $reason" >&2; down; exit 77
+        fi
         ip link add "${PREFIX}v$i" type veth peer name eth0 netns "$ns"
         ip link set "${PREFIX}v$i" master "$BRIDGE" up
         ip netns exec "$ns" ip link set lo up

@@ -1,6 +1,6 @@
 """The scaling suite: one command for every landed algorithm.
 
-    python3 benchmarks/scaling/run.py [--ranks 1,2,4] [--quick] [--out benchmarks/scaling]
+    python3 benchmarks/scaling/run.py [--ranks 1,2,4] [--quick] [--out benchmarks/scaling] [--no-model]
 
 Strong scaling (fixed problem, P = 1, 2, 4, …) and weak scaling (problem ∝ P)
 for SpGEMM and distributed PCG; strong scaling for SpMV, Sinkhorn-Newton-
@@ -12,7 +12,8 @@ figures come from the report (phase times, bytes received, flops, and each
 rank's VmHWM); `seconds` is the scaled phase (the product, the PCG
 iterations, the Sinkhorn + Newton steps, the ALS sweeps, the update batch),
 `wall` the whole verb. Writes results.csv, memory.csv, strong.png, weak.png and
-memory.png next to this file; docs/scaling.md shows them. Ranks beyond the
+memory.png next to this file, then runs model.py (model.csv, model.md,
+model.png); docs/scaling.md shows them. About 8 minutes here. Ranks beyond the
 machine's cores are oversubscribed (this VM has 2): past P = 2 the times show
 the model's communication volume and memory, not speed-up.
 """
@@ -97,8 +98,17 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller problems (a smoke run)")
     parser.add_argument("--out", default=here)
     parser.add_argument("--reps", type=int, default=int(os.environ.get("REPS", "1")))
+    parser.add_argument("--no-model", action="store_true", help="skip model.py (the α–β–γ fit and projections)")
+    parser.add_argument("--plot-only", action="store_true", help="redraw the PNGs from the CSVs in --out")
     options = parser.parse_args()
     ranks = [int(p) for p in options.ranks.split(",")]
+    if options.plot_only:
+        import csv
+        rows = [dict(r, ranks=int(r["ranks"])) for r in csv.DictReader(open(os.path.join(options.out, "results.csv")))]
+        memory_rows = [dict(m, ranks=int(m["ranks"]), peak_resident_bytes=int(m["peak_resident_bytes"]),
+                            explained_bytes=int(m["explained_bytes"])) for m in csv.DictReader(open(os.path.join(options.out, "memory.csv")))]
+        plot(rows, memory_rows, options.out)
+        return
     small = options.quick
     rows, memory_rows = [], []
     with tempfile.TemporaryDirectory(prefix="sparrow-scaling-") as work:
@@ -188,6 +198,9 @@ def main():
     worst = max(r["unexplained_fraction_of_p1"] for r in memory_rows)
     print(f"wrote {options.out}/results.csv, memory.csv, strong.png, weak.png, memory.png; "
           f"largest unexplained memory: {100 * worst:.2f} % of the P = 1 peak")
+    if not options.no_model and options.out == here:
+        # The cost model reads results.csv: fitted and projected in the same command (≈ 3 min).
+        subprocess.run([sys.executable, os.path.join(here, "model.py")], check=True, env=dict(env, MAX_SCALE="16" if small else "20"))
 
 
 def plot(rows, memory_rows, out):
@@ -204,16 +217,17 @@ def plot(rows, memory_rows, out):
         for b in benchmarks:
             sel = [r for r in rows if r["mode"] == mode and r["benchmark"] == b]
             ps = sorted({r["ranks"] for r in sel})
-            times = [median([r["seconds"] for r in sel if r["ranks"] == p]) for p in ps]
-            comm = [median([r["communication"] for r in sel if r["ranks"] == p]) for p in ps]
+            times = [median([float(r["seconds"]) for r in sel if r["ranks"] == p]) for p in ps]
+            walls = [median([float(r["wall"]) for r in sel if r["ranks"] == p]) for p in ps]
+            comm = [median([float(r["communication"]) for r in sel if r["ranks"] == p]) for p in ps]
             metric = [times[0] / t for t in times] if mode == "strong" else [times[0] / t for t in times]
             axes[0].plot(ps, metric, marker="o", label=b)
-            axes[1].plot(ps, [c / t if t else 0 for c, t in zip(comm, times)], marker="o", label=b)
+            axes[1].plot(ps, [c / w if w else 0 for c, w in zip(comm, walls)], marker="o", label=b)
         ps_all = sorted({r["ranks"] for r in rows})
         if mode == "strong":
             axes[0].plot(ps_all, ps_all, "k:", label="ideal")
         axes[0].set_xlabel("ranks P (2 cores: P > 2 oversubscribed)")
-        axes[0].set_ylabel("speed-up T(1)/T(P)" if mode == "strong" else "weak efficiency T(1)/T(P)")
+        axes[0].set_ylabel("speed-up T(1)/T(P) of the scaled phase" if mode == "strong" else "weak efficiency T(1)/T(P)")
         axes[1].set_xlabel("ranks P")
         axes[1].set_ylabel("communication share of wall time")
         for ax in axes:
