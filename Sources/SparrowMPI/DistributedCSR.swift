@@ -97,7 +97,10 @@ public struct DistributedCSR: Sendable {
             partition = try .balanced(entryRows: rowIndices, globalRows: rows, communicator: communicator)
         }
         let rank = communicator.rank, size = communicator.size
-        if size == 1 { return fromOwnedEntries(rows: rows, columns: columns, &rowIndices, &columnIndices, &values, partition: partition, rank: rank) }
+        if size == 1 {
+            let (local, merged) = ownedBlock(rows: rows, columns: columns, &rowIndices, &columnIndices, &values)
+            return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank, merged: merged)
+        }
         // Counting sort of the entries bound elsewhere; this rank's own are counted only.
         var sendCounts = [Int](repeating: 0, count: size)
         for row in rowIndices { sendCounts[partition.owner(of: Int(row))] += 1 }
@@ -145,22 +148,19 @@ public struct DistributedCSR: Sendable {
         columnIndices.append(contentsOf: receivedColumns[before...])
         values.append(contentsOf: receivedValues[before...])
         System.traceMemory("assembly: combined")
-        let ownedPartition = RowPartition(offsets: [0, partition.range(of: rank).count])
-        var matrix = fromOwnedEntries(rows: partition.range(of: rank).count, columns: columns, &rowIndices, &columnIndices,
-                                      &values, partition: ownedPartition, rank: 0)
-        matrix = DistributedCSR(local: matrix.local, partition: partition, globalColumns: columns, rank: rank, merged: matrix.mergedDuplicates)
-        return matrix
+        let (local, merged) = ownedBlock(rows: partition.range(of: rank).count, columns: columns, &rowIndices, &columnIndices, &values)
+        return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank, merged: merged)
     }
 
     /// A CSR of entries whose rows are all this rank's (0-based local), sharing
-    /// the arrays when they are already row-major with sorted columns.
-    private static func fromOwnedEntries(rows: Int, columns: Int, _ rowIndices: inout [Int32], _ columnIndices: inout [Int32],
-                                         _ values: inout [Double], partition: RowPartition, rank: Int) -> DistributedCSR {
-        let entries = columnIndices.count
+    /// the arrays when they are already row-major with sorted columns; with the
+    /// number of repeated (row, column) entries summed into others.
+    private static func ownedBlock(rows: Int, columns: Int, _ rowIndices: inout [Int32], _ columnIndices: inout [Int32],
+                                   _ values: inout [Double]) -> (CSRMatrix, Int) {
+        defer { rowIndices = []; columnIndices = []; values = [] }
         if let local = CoordinateAssembler.csrIfRowMajor(rows: rows, columns: columns, rowIndices: rowIndices,
                                                         columnIndices: columnIndices, values: values) {
-            rowIndices = []; columnIndices = []; values = []
-            return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank)
+            return (local, 0)
         }
         let local = rowIndices.withUnsafeBufferPointer { r in
             columnIndices.withUnsafeBufferPointer { c in
@@ -169,9 +169,7 @@ public struct DistributedCSR: Sendable {
                 }
             }
         }
-        rowIndices = []; columnIndices = []; values = []
-        return DistributedCSR(local: local, partition: partition, globalColumns: columns, rank: rank,
-                              merged: entries - local.nonzeros)
+        return (local, columnIndices.count - local.nonzeros)
     }
 
     private init(local: CSRMatrix, partition: RowPartition, globalColumns: Int, rank: Int, merged: Int) {
