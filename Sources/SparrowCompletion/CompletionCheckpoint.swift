@@ -122,32 +122,26 @@ public struct CompletionCheckpoint {
     }
 }
 
-/// The factors as whole dense matrices (U m × k, V n × k, and the bias
-/// vectors when biases are on), for writing or for a job's values.
+/// The factors distributed like the ratings (U by the user partition, V by
+/// the item partition; the bias vectors when biases are on): each rank holds
+/// its own rows, for writing in parallel or for a job's values.
 public struct CompletionFactors {
-    public var users: DenseMatrix
-    public var items: DenseMatrix
-    public var userBiases: DenseMatrix?
-    public var itemBiases: DenseMatrix?
+    public var users: DistributedDense
+    public var items: DistributedDense
+    public var userBiases: DistributedDense?
+    public var itemBiases: DistributedDense?
 
-    /// Collective: on every rank when `everywhere`, else on rank 0 only (nil elsewhere).
-    public static func gather(_ model: AlternatingMinimization, everywhere: Bool,
-                              communicator: Communicator) throws(SparrowError) -> CompletionFactors? {
-        let users: [Double]?, items: [Double]?
-        if everywhere {
-            users = try communicator.allgatherv(model.users)
-            items = try communicator.allgatherv(model.items)
-        } else {
-            users = try communicator.gatherv(model.users)?.flatMap { $0 }
-            items = try communicator.gatherv(model.items)?.flatMap { $0 }
-        }
-        guard let users, let items else { return nil }
+    /// Rank-local: this rank's rows of each factor, without moving anything.
+    public init(_ model: AlternatingMinimization) {
         let k = model.parameters.rank, d = model.parameters.width
-        let m = model.ratings.users, n = model.ratings.items
-        return CompletionFactors(
-            users: CompletionCheckpoint.columnMajor(users, rows: m, width: d, columns: 0..<k),
-            items: CompletionCheckpoint.columnMajor(items, rows: n, width: d, columns: 0..<k),
-            userBiases: model.parameters.biases ? CompletionCheckpoint.columnMajor(users, rows: m, width: d, columns: k..<d) : nil,
-            itemBiases: model.parameters.biases ? CompletionCheckpoint.columnMajor(items, rows: n, width: d, columns: k..<d) : nil)
+        let byUser = model.ratings.byUser, byItem = model.ratings.byItem
+        func rows(_ rowMajor: [Double], _ of: DistributedCSR, _ columns: Range<Int>) -> DistributedDense {
+            DistributedDense(local: CompletionCheckpoint.columnMajor(rowMajor, rows: of.local.rows, width: d, columns: columns),
+                             partition: of.partition, rank: of.rank)
+        }
+        users = rows(model.users, byUser, 0..<k)
+        items = rows(model.items, byItem, 0..<k)
+        userBiases = model.parameters.biases ? rows(model.users, byUser, k..<d) : nil
+        itemBiases = model.parameters.biases ? rows(model.items, byItem, k..<d) : nil
     }
 }

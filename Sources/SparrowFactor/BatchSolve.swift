@@ -113,28 +113,44 @@ public enum BatchSolve {
         return Double(a.nonzeros)
     }
 
-    /// Collective. `load(k)` reads item k (on the rank that solves it);
-    /// `rightHandSide(matrix)` builds its B. Returns every item's result on rank 0.
-    public static func manyMatrices(count: Int, names: [String], load: (Int) throws(SparrowError) -> CSRMatrix,
+    /// Collective. `load(k)` reads item k on the rank that estimates or solves
+    /// it; `deliver(pairs)` runs on every rank first, with each (item, rank)
+    /// that will next `load` it: a source whose matrices are distributed moves
+    /// each one to that rank only (one that reads files needs nothing).
+    /// `rightHandSide(matrix)` builds its B. Returns every item's result on
+    /// rank 0; without `gatherSolutions` they come without solutions (each is
+    /// in `completed` on the rank that solved it).
+    public static func manyMatrices(count: Int, names: [String],
+                                    deliver: ([(item: Int, rank: Int)]) throws(SparrowError) -> Void = { _ throws(SparrowError) in },
+                                    load: (Int) throws(SparrowError) -> CSRMatrix,
                                     rightHandSide: (CSRMatrix) throws(SparrowError) -> DenseMatrix,
                                     method: SolveMethod, ordering: CholeskyFactorization.Ordering,
                                     communicator: Communicator, report: inout Report,
-                                    progress: Progress, skip: Set<Int> = [],
+                                    progress: Progress, skip: Set<Int> = [], gatherSolutions: Bool = true,
                                     beforeItem: () throws(SparrowError) -> Void = { () throws(SparrowError) in },
                                     completed: (ItemResult) throws(SparrowError) -> Void = { _ throws(SparrowError) in }) throws(SparrowError) -> [ItemResult]? {
-        // Cost estimates: item k estimated on rank k mod P, then shared.
-        let estimates = try communicator.everywhere { () throws(SparrowError) in
-            try report.measure("analyze") { () throws(SparrowError) -> [Double] in
-                var mine = [Double](repeating: 0, count: count)
-                for k in stride(from: communicator.rank, to: count, by: communicator.size) where !skip.contains(k) {
-                    mine[k] = estimatedCost(try load(k))
-                }
-                return mine
+        // Cost estimates: item k on rank k mod P, in rounds of one item per rank
+        // (a rank holds one delivered matrix at a time), then shared.
+        let ranks = communicator.size
+        var estimates = [Double](repeating: 0, count: count)
+        var estimateFailure: SparrowError?
+        let analyzeStart = System.now()
+        for round in stride(from: 0, to: count, by: ranks) {
+            try deliver((round..<min(count, round + ranks)).filter { !skip.contains($0) }.map { (item: $0, rank: $0 % ranks) })
+            let k = round + communicator.rank
+            guard k < count, !skip.contains(k), estimateFailure == nil else { continue }
+            // Rank-local: the failure is agreed on after the rounds, which every rank runs alike.
+            switch communicator.local({ () throws(SparrowError) in estimatedCost(try load(k)) }) {
+            case let .success(cost): estimates[k] = cost
+            case let .failure(error): estimateFailure = error
             }
         }
+        _ = try communicator.agree(estimateFailure.map { Result<Int, SparrowError>.failure($0) } ?? .success(0))
+        report.time("analyze", System.now() - analyzeStart)
         var costs = estimates
         communicator.allreduceSumInPlace(&costs)
         let owner = assign(costs: costs, ranks: communicator.size)
+        try deliver((0..<count).filter { !skip.contains($0) }.map { (item: $0, rank: owner[$0]) })
         var results: [ItemResult] = []
         var done = 0
         for k in 0..<count where owner[k] == communicator.rank && !skip.contains(k) {
@@ -163,6 +179,7 @@ public enum BatchSolve {
             progress.update(done, of: owner.filter { $0 == communicator.rank }.count)
         }
         _ = try communicator.agree(Result<Int, SparrowError>.success(0))
+        if !gatherSolutions { for k in results.indices { results[k].solution = DenseMatrix(rows: 0, columns: 0) } }
         return try gatherResults(results, communicator: communicator)
     }
 

@@ -1,5 +1,6 @@
 import SparrowCore
 import SparrowFactor
+import SparrowMPI
 
 /// One directory per job run holding what a resumed run may skip: the items of
 /// batch solves already solved (their solutions and residuals) and the last
@@ -37,19 +38,33 @@ public final class JobCheckpoint {
         return found.mapValues { (residual: $0.0, solution: $0.1) }
     }
 
-    func recordIterate(step: String, iteration: Int, x: [Double]) throws(SparrowError) {
-        try MatrixMarket.write(DenseMatrix(rows: x.count, columns: 1, values: x), to: directory + "/\(step).pcg.x.mtx",
-                               comment: "iteration \(iteration)")
+    private func iteratePath(step: String) -> String { directory + "/\(step).pcg.x.mtx" }
+
+    /// Collective: the iterate as one array file, every rank writing its own rows.
+    func recordIterate(step: String, iteration: Int, x: DistributedDense, communicator: Communicator) throws(SparrowError) {
+        try x.write(to: iteratePath(step: step), comment: "iteration \(iteration)", communicator: communicator)
     }
 
-    func iterate(step: String, rows: Int) -> (iteration: Int, x: [Double])? {
-        let path = directory + "/\(step).pcg.x.mtx"
-        guard let text = try? System.readWholeFile(path) else { return nil }
-        let head = String(decoding: text.prefix(200), as: UTF8.self)
-        guard let line = head.split(separator: "\n").first(where: { $0.hasPrefix("% iteration ") }),
-              let iteration = Int(line.dropFirst(12)),
-              let x = try? MatrixMarket.readDense(path: path), x.rows == rows else { return nil }
-        return (iteration, x.values)
+    /// Collective: this rank's rows `owned` of the recorded iterate, read for
+    /// those rows only, so a run at any rank count resumes it. Used only if
+    /// every rank read it, with the same iteration.
+    func iterate(step: String, rows: Int, owned: Range<Int>, communicator: Communicator) throws(SparrowError) -> (iteration: Int, x: [Double])? {
+        let path = iteratePath(step: step)
+        let mine = communicator.local { () throws(SparrowError) -> (Int, [Double])? in
+            guard System.isRegularFile(path) else { return nil }
+            let file = try OpenFile(path: path)
+            let head = String(decoding: try file.read(offset: 0, count: min(file.size, 200)), as: UTF8.self)
+            guard let line = head.split(separator: "\n").first(where: { $0.hasPrefix("% iteration ") }),
+                  let iteration = Int(line.dropFirst(12)) else { return nil }
+            let x = try DenseSpec.parseOwned(path, rows: rows, owned: owned, field: "checkpoint")
+            guard x.count == 1 else { return nil }
+            return (iteration, x[0])
+        }
+        let found = (try? mine.get()) ?? nil
+        let iteration = found?.0 ?? -1
+        let agreed = communicator.allreduce(iteration, .min) == communicator.allreduce(iteration, .max)
+        guard agreed, let found else { return nil }
+        return (found.0, found.1)
     }
 
     /// Removes the directory's files after the job finished.

@@ -1,8 +1,9 @@
 import SparrowCore
 import SparrowMPI
 
-/// Writes a job's named outputs: rank 0 writes each one (temporary name, then
-/// rename) as soon as its value exists; every rank takes part in the gathers.
+/// Writes a job's named outputs as soon as their values exist, each under a
+/// temporary name, then renamed: matrices by every rank at once (its own
+/// rows), JSON by rank 0 (a dense value's JSON is gathered there).
 struct JobOutputWriter {
     let outputs: [JobPlan.Output]
     let outputDirectory: String
@@ -28,7 +29,7 @@ struct JobOutputWriter {
             case let (.sparse(matrix), .mtx):
                 try matrix.write(to: output.path, threads: threads, communicator: communicator)
             case let (.dense(matrix), .mtx):
-                _ = try communicator.onRoot { () throws(SparrowError) in try MatrixMarket.write(matrix, to: output.path) }
+                try matrix.write(to: output.path, communicator: communicator)
             case (.group, _):
                 throw .usage("output \(name): internal error, a step's group of values reached the writer unsplit")
             case (.metrics, .mtx):
@@ -39,9 +40,10 @@ struct JobOutputWriter {
                 let nonzeros = matrix.globalNonzeros(communicator)
                 try writeJSON([("rows", .integer(matrix.globalRows)), ("columns", .integer(matrix.globalColumns)), ("nnz", .integer(nonzeros))],
                               to: output.path)
-            case let (.dense(matrix), .json):
-                try writeJSON([("rows", .integer(matrix.rows)), ("columns", .integer(matrix.columns)),
-                               ("values", .array(matrix.values.map { .number($0) }))], to: output.path)
+            case let (.dense(distributed), .json):
+                let whole = try distributed.gather(communicator: communicator)
+                try writeJSON([("rows", .integer(distributed.globalRows)), ("columns", .integer(distributed.columns)),
+                               ("values", .array((whole?.values ?? []).map { .number($0) }))], to: output.path)
             }
         }
         return System.now() - start

@@ -4,7 +4,8 @@ import SparrowMPI
 /// A value a job step produces or consumes.
 enum JobValue {
     case sparse(DistributedCSR)
-    case dense(DenseMatrix)
+    /// Distributed by rows (each rank its own rows); gathered only where a consumer needs all of it.
+    case dense(DistributedDense)
     case metrics([(String, JSONValue)])
     /// A step's figures and the further values it makes (stored as STEP.PART).
     case group(figures: [(String, JSONValue)], parts: [(String, JobValue)])
@@ -39,25 +40,38 @@ final class JobValueStore {
         case matrix(name: String, DenseMatrix)
     }
 
-    /// Collective: a named sparse value is replicated and densified here, before the
-    /// per-item solves that only some ranks run (a collective there would hang).
+    /// Collective: a named value made whole on every rank, for the direct
+    /// solves (they hold all of A too), before the per-item solves that only
+    /// some ranks run (a collective there would hang).
     func resolveRightHandSide(_ spelling: String) throws(SparrowError) -> RightHandSide {
         if DenseRightHandSide.isBuiltIn(spelling) { return .builtIn(spelling) }
+        let b = try distributedDense(spelling)
+        try communicator.everywhere { () throws(SparrowError) in
+            try MemoryBudget.check(Double(b.globalRows) * Double(b.columns) * 16,
+                                   for: "right-hand side '\(spelling)' as a whole \(b.globalRows) × \(b.columns) array on every rank") {
+                .field(name: "rhs", message: $0)
+            }
+        }
+        return .matrix(name: spelling, try b.allgathered(communicator))
+    }
+
+    /// Collective: a named matrix as dense rows, each rank densifying only its own
+    /// rows of a sparse value (nothing is replicated).
+    func distributedDense(_ spelling: String) throws(SparrowError) -> DistributedDense {
         switch values[spelling] {
         case let .dense(b)?:
-            return .matrix(name: spelling, b)
+            return b
         case let .sparse(m)?:
-            let nonzeros = m.globalNonzeros(communicator)
-            try communicator.everywhere { () throws(SparrowError) in
-                try MemoryBudget.check(Double(m.globalRows) * Double(m.globalColumns) * 8 + Double(nonzeros) * 12,
-                                       for: "right-hand side '\(spelling)' as a dense \(m.globalRows) × \(m.globalColumns) array") {
+            return try communicator.everywhere { () throws(SparrowError) -> DistributedDense in
+                let owned = m.local
+                try MemoryBudget.check(Double(owned.rows) * Double(m.globalColumns) * 8,
+                                       for: "this rank's \(owned.rows) rows of '\(spelling)' as a dense array of \(m.globalColumns) columns") {
                     .field(name: "rhs", message: $0)
                 }
+                var dense = DenseMatrix(rows: owned.rows, columns: m.globalColumns)
+                for i in 0..<owned.rows { for p in owned.rowRange(i) { dense[i, Int(owned.columnIndices[p])] += owned.values[p] } }
+                return DistributedDense(local: dense, partition: m.partition, rank: m.rank)
             }
-            let whole = try m.replicated(communicator)
-            var dense = DenseMatrix(rows: whole.rows, columns: whole.columns)
-            for i in 0..<whole.rows { for p in whole.rowRange(i) { dense[i, Int(whole.columnIndices[p])] += whole.values[p] } }
-            return .matrix(name: spelling, dense)
         default:
             throw .usage("'\(spelling)' is not a matrix")
         }

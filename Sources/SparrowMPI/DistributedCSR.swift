@@ -39,15 +39,15 @@ public struct DistributedCSR: Sendable {
         return DistributedCSR(local: local, partition: partition, globalColumns: matrix.columns, rank: rank)
     }
 
-    /// Collective: the whole matrix on rank 0 (nil elsewhere).
-    public func gather(_ communicator: Communicator) throws(SparrowError) -> CSRMatrix? {
+    /// Collective: the whole matrix on `root` (nil elsewhere).
+    public func gather(to root: Int = 0, _ communicator: Communicator) throws(SparrowError) -> CSRMatrix? {
         if communicator.size == 1 { return local }
         let lengths = local.rowCounts
-        guard let allLengths = try communicator.gatherv(lengths),
-              let allColumns = try communicator.gatherv(local.columnIndices),
-              let allValues = try communicator.gatherv(local.values) else {
-            _ = try communicator.gatherv(local.columnIndices)
-            _ = try communicator.gatherv(local.values)
+        guard let allLengths = try communicator.gatherv(lengths, root: root),
+              let allColumns = try communicator.gatherv(local.columnIndices, root: root),
+              let allValues = try communicator.gatherv(local.values, root: root) else {
+            _ = try communicator.gatherv(local.columnIndices, root: root)
+            _ = try communicator.gatherv(local.values, root: root)
             return nil
         }
         let flatLengths = allLengths.flatMap { $0 }

@@ -168,15 +168,16 @@ struct Complete: ParsableCommand {
 
     private func writeOutputs(_ model: AlternatingMinimization, prefix: String, _ report: inout Report, _ comm: Communicator) throws(SparrowError) {
         let writeStart = System.now()
-        let factors = try CompletionFactors.gather(model, everywhere: false, communicator: comm)
         _ = try comm.onRoot { () throws(SparrowError) in
             let directory = prefix.lastIndex(of: "/").map { String(prefix[..<$0]) } ?? "."
             if !directory.isEmpty, !System.isDirectory(directory) { try System.makeDirectories(directory) }
-            try MatrixMarket.write(factors!.users, to: prefix + ".U.mtx")
-            try MatrixMarket.write(factors!.items, to: prefix + ".V.mtx")
-            if let b = factors!.userBiases { try MatrixMarket.write(b, to: prefix + ".user_bias.mtx") }
-            if let b = factors!.itemBiases { try MatrixMarket.write(b, to: prefix + ".item_bias.mtx") }
         }
+        // Each rank writes its own rows of the factors.
+        let factors = CompletionFactors(model)
+        try factors.users.write(to: prefix + ".U.mtx", communicator: comm)
+        try factors.items.write(to: prefix + ".V.mtx", communicator: comm)
+        if let b = factors.userBiases { try b.write(to: prefix + ".user_bias.mtx", communicator: comm) }
+        if let b = factors.itemBiases { try b.write(to: prefix + ".item_bias.mtx", communicator: comm) }
         if let testSet = model.test { try writeSparse(try testSet.predictedMatrix(model, communicator: comm), prefix + ".test.mtx", comm) }
         if let predict {
             let pairs = try PairSet(try loadPairs(predict, comm), source: predict, ratings: model.ratings, communicator: comm)

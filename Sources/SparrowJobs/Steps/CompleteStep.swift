@@ -57,7 +57,7 @@ enum CompleteStep {
             try context.limits.check("in step \(step) at sweep \(record.sweep)", communicator: communicator)
             if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
         }
-        let factors = try CompletionFactors.gather(model, everywhere: true, communicator: communicator)!
+        let factors = CompletionFactors(model)
         var parts: [(String, JobValue)] = [("U", .dense(factors.users)), ("V", .dense(factors.items))]
         if let b = factors.userBiases, let c = factors.itemBiases { parts += [("user_bias", .dense(b)), ("item_bias", .dense(c))] }
         if let testSet = model.test { parts.append(("test", .sparse(try testSet.predictedMatrix(model, communicator: communicator)))) }

@@ -14,16 +14,15 @@ enum PCGStep {
         let a = try context.values.sparse(name)
         guard a.globalRows == a.globalColumns else { throw .usage("pcg needs a square matrix, '\(name)' is \(a.globalRows) × \(a.globalColumns)") }
         let b = try rightHandSide(rhs, for: a, context)
-        let owned = a.ownedRows
-        // Resume from the last recorded iterate (a whole vector, so any P can resume it).
-        let resumed = context.checkpoint?.iterate(step: step, rows: a.globalRows)
+        // Resume from the last recorded iterate (written by rows, so any P can resume it).
+        let resumed = try context.checkpoint?.iterate(step: step, rows: a.globalRows, owned: a.ownedRows, communicator: communicator)
         var pcg = DistributedPCG()
         pcg.tolerance = tolerance
         pcg.maximumIterations = maximumIterations
         pcg.preconditioner = preconditioner
         pcg.plugins = [SparsifierPreconditioner.plugin]
-        let monitor = PCGMonitor(step: step, startIteration: resumed?.iteration ?? 0, context: context)
-        let result = try pcg.solve(a, rightHandSide: b, initialGuess: resumed.map { Array($0.x[owned]) }, communicator: communicator) {
+        let monitor = PCGMonitor(step: step, startIteration: resumed?.iteration ?? 0, partition: a.partition, context: context)
+        let result = try pcg.solve(a, rightHandSide: b, initialGuess: resumed?.x, communicator: communicator) {
             (k, relative, x) throws(SparrowError) in try monitor.observe(k, relative, x)
         }
         monitor.progress.finish()
@@ -31,39 +30,38 @@ enum PCGStep {
         guard result.converged else {
             throw .computation("step \(step): PCG did not converge in \(maximumIterations) iterations (relative residual \(result.finalRelativeResidual))")
         }
-        let x = try communicator.allgatherv(result.solution)
-        return (.dense(DenseMatrix(rows: x.count, columns: 1, values: x)),
+        // x stays distributed like A's rows.
+        let x = DenseMatrix(rows: result.solution.count, columns: 1, values: result.solution)
+        return (.dense(DistributedDense(local: x, partition: a.partition, rank: communicator.rank)),
                 [("iterations", .integer(monitor.lastIteration)), ("resumed_at_iteration", .integer(monitor.startIteration)),
                  ("relative_residual", .number(result.finalRelativeResidual)), ("preconditioner", .string(preconditioner))])
     }
 
-    /// This rank's rows of b: a built-in spelling, or a named job value (replicated first, on every rank).
+    /// This rank's rows of b: a built-in spelling, or a named job value moved to A's rows (never replicated).
     private static func rightHandSide(_ spelling: String, for a: DistributedCSR, _ context: StepContext) throws(SparrowError) -> [Double] {
         if DenseRightHandSide.isBuiltIn(spelling) {
             return try DistributedPCG.ownedRightHandSide(spelling, for: a, field: "rhs", communicator: context.communicator)
         }
-        let resolved = try context.values.resolveRightHandSide(spelling)
-        let owned = a.ownedRows
-        return try context.communicator.everywhere { () throws(SparrowError) -> [Double] in
-            guard case let .matrix(_, b) = resolved else { return [] }
-            guard b.rows == a.globalRows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(b.rows) rows, the matrix \(a.globalRows)") }
-            guard b.columns == 1 else { throw .usage("pcg solves one right-hand side, '\(spelling)' has \(b.columns)") }
-            return Array(b.values[owned])
-        }
+        let b = try context.values.distributedDense(spelling)
+        guard b.globalRows == a.globalRows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(b.globalRows) rows, the matrix \(a.globalRows)") }
+        guard b.columns == 1 else { throw .usage("pcg solves one right-hand side, '\(spelling)' has \(b.columns)") }
+        return try b.redistributed(to: a.partition, communicator: context.communicator).local.values
     }
 }
 
 /// Watches PCG iterations on every rank: progress, time limit, a checkpoint of
-/// the iterate every 10 iterations, and stop requests (which end the step resumable).
+/// the iterate every 10 iterations (written by every rank, its own rows), and stop requests (which end the step resumable).
 final class PCGMonitor {
     let step: String
     let startIteration: Int
     private(set) var lastIteration: Int
     let progress: Progress
+    private let partition: RowPartition
     private let context: StepContext
 
-    init(step: String, startIteration: Int, context: StepContext) {
+    init(step: String, startIteration: Int, partition: RowPartition, context: StepContext) {
         self.step = step
+        self.partition = partition
         self.startIteration = startIteration
         lastIteration = startIteration
         self.context = context
@@ -77,9 +75,8 @@ final class PCGMonitor {
         progress.update(lastIteration, of: 0, detail: "residual \(relative)")
         try context.limits.check("in step \(step) at iteration \(lastIteration)", communicator: communicator)
         guard k % 10 == 0, let checkpoint = context.checkpoint else { return }
-        let all = try communicator.allgatherv(x)
-        let iteration = lastIteration
-        _ = try communicator.onRoot { () throws(SparrowError) in try checkpoint.recordIterate(step: step, iteration: iteration, x: all) }
+        let iterate = DistributedDense(local: DenseMatrix(rows: x.count, columns: 1, values: x), partition: partition, rank: communicator.rank)
+        try checkpoint.recordIterate(step: step, iteration: lastIteration, x: iterate, communicator: communicator)
         if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
     }
 }

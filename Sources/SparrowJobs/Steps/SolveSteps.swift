@@ -16,8 +16,9 @@ enum SolveSteps {
         let solved = try BatchSolve.manyRightHandSides(a, b, method: try solveMethod(method), ordering: try choleskyOrdering(ordering),
                                                        communicator: communicator, report: &inner)
         for warning in solved.warnings { context.warn("step \(step): \(warning)") }
-        let whole = communicator.broadcast(solved.solution?.values ?? [])
-        let solution = DenseMatrix(rows: a.columns, columns: b.columns, values: whole)
+        // X is whole on rank 0; each rank keeps only its rows of it.
+        let solution = try DistributedDense.assemble(blocks: solved.solution.map { [(0, $0)] } ?? [], globalRows: a.columns,
+                                                     columns: b.columns, communicator: communicator)
         return (.dense(solution), [("method", .string(solved.method.rawValue)), ("relative_residual", .number(solved.residual)),
                                    ("right_hand_sides", .integer(b.columns)), ("factor_nnz", .integer(solved.factorNonzeros)),
                                    ("reciprocal_condition", solved.reciprocalCondition.map { .number($0) } ?? .null)])
@@ -26,66 +27,103 @@ enum SolveSteps {
     static func solveMany(_ names: [String], rhs: String, method: String, ordering: String, step: String,
                           _ context: StepContext) throws(SparrowError) -> StepResult {
         let communicator = context.communicator
-        // Collectives first, on every rank: the matrices and the right-hand side are replicated
-        // before the per-item loop, which each rank runs for its own items only.
-        var matrices: [CSRMatrix] = []
-        for name in names { matrices.append(try context.values.replicated(name)) }
+        let matrices = try names.map { (name) throws(SparrowError) in try context.values.sparse(name) }
+        // Each matrix goes only to the ranks that estimate and solve it; the
+        // right-hand side is made whole on every rank before the per-item loop.
+        let delivery = MatrixDelivery(matrices, communicator: communicator)
         let resolved = try context.values.resolveRightHandSide(rhs)
-        // A recorded item counts only if its solution fits its matrix (never trust a stale checkpoint).
-        let done = (context.checkpoint?.solvedItems(step: step, count: names.count) ?? [:])
-            .filter { $0.value.solution.rows == matrices[$0.key].columns }
-        let skip = Set(done.keys)
+        let done = try recordedItems(step: step, matrices: matrices, context)
         var inner = Report(command: "solve", ranks: communicator.size, threads: context.threads)
         let progress = Progress(step, enabled: context.showProgress)
         let checkpoint = context.checkpoint, limits = context.limits
+        // The stacked solution's row blocks [x_1; x_2; …]: recorded ones (on rank 0) and those solved here.
+        var offsets = [0]
+        for m in matrices { offsets.append(offsets.last! + m.globalColumns) }
+        var blocks: [(firstRow: Int, block: DenseMatrix)] = done.solutions.map { (offsets[$0.key], $0.value) }
         let results = try BatchSolve.manyMatrices(
             count: names.count, names: names.enumerated().map { "\($0.offset)-\($0.element)" },
-            load: { (k) throws(SparrowError) in matrices[k] },
+            deliver: { (pairs) throws(SparrowError) in try delivery.deliver(pairs) },
+            load: { (k) throws(SparrowError) in try delivery.matrix(k) },
             rightHandSide: { (a) throws(SparrowError) in try JobValueStore.rightHandSide(resolved, for: a) },
             method: try solveMethod(method), ordering: try choleskyOrdering(ordering),
-            communicator: communicator, report: &inner, progress: progress, skip: skip,
+            communicator: communicator, report: &inner, progress: progress, skip: Set(done.residuals.keys), gatherSolutions: false,
             beforeItem: { () throws(SparrowError) in try limits.checkHere("before an item of step \(step)") },
-            completed: { (item) throws(SparrowError) in try checkpoint?.recordSolvedItem(step: step, item: item) })
+            completed: { (item) throws(SparrowError) in
+                try checkpoint?.recordSolvedItem(step: step, item: item)
+                guard let k = Int(item.name.prefix { $0 != "-" }), offsets.indices.contains(k + 1) else { return }
+                blocks.append((offsets[k], item.solution))
+            })
+        delivery.release()
         progress.finish()
-        // Rank 0 holds the fresh results; merge with those recorded before an interruption.
+        // Rank 0 holds every item's figures; merge with those recorded before an interruption.
         var residuals = [Double](repeating: 0, count: names.count)
-        var solutions = [DenseMatrix?](repeating: nil, count: names.count)
-        for (k, item) in done { residuals[k] = item.residual; solutions[k] = item.solution }
+        var present = [Bool](repeating: false, count: names.count)
+        for (k, residual) in done.residuals { residuals[k] = residual; present[k] = true }
         for item in results ?? [] {
-            guard let k = Int(item.name.prefix { $0 != "-" }), solutions.indices.contains(k) else { continue }
+            guard let k = Int(item.name.prefix { $0 != "-" }), residuals.indices.contains(k) else { continue }
             residuals[k] = item.residual
-            solutions[k] = item.solution
+            present[k] = true
             for warning in item.warnings { context.warn("step \(step): \(warning)") }
         }
         // Every item is in the output, or the step fails naming the missing ones.
         _ = try communicator.onRoot { () throws(SparrowError) in
-            let absent = solutions.indices.filter { solutions[$0] == nil }.map { names[$0] }
+            let absent = present.indices.filter { !present[$0] }.map { names[$0] }
             if !absent.isEmpty { throw .computation("step \(step): no solution for item(s) \(absent.joined(separator: ", "))") }
         }
-        // Every rank gets the stacked solutions [x_1; x_2; …] (one column per right-hand side).
-        let stacked = communicator.isRoot ? stack(solutions.compactMap { $0 }) : DenseMatrix(rows: 0, columns: 0)
-        let shape = communicator.broadcast([stacked.rows, stacked.columns])
-        let all = communicator.broadcast(stacked.values)
+        let columns = communicator.allreduce(blocks.map(\.block.columns).max() ?? 0, .max)
+        let stacked = try DistributedDense.assemble(blocks: blocks, globalRows: offsets.last!, columns: columns, communicator: communicator)
         let allResiduals = communicator.broadcast(residuals)
-        return (.dense(DenseMatrix(rows: shape[0], columns: shape[1], values: all)),
-                [("items", .integer(names.count)), ("resumed_items", .integer(skip.count)),
-                 ("solved_items", .integer(names.count - skip.count)),
+        return (.dense(stacked),
+                [("items", .integer(names.count)), ("resumed_items", .integer(done.residuals.count)),
+                 ("solved_items", .integer(names.count - done.residuals.count)),
                  ("max_relative_residual", .number(allResiduals.max() ?? 0)),
                  ("relative_residuals", .array(allResiduals.map { .number($0) }))])
     }
 
-    /// [x_1; x_2; …]: solutions one above the other.
-    private static func stack(_ solutions: [DenseMatrix]) -> DenseMatrix {
-        let columns = solutions.first?.columns ?? 1
-        var stacked = DenseMatrix(rows: solutions.reduce(0) { $0 + $1.rows }, columns: columns)
-        var offset = 0
-        for s in solutions {
-            for j in 0..<min(columns, s.columns) { for i in 0..<s.rows { stacked[offset + i, j] = s[i, j] } }
-            offset += s.rows
-        }
-        return stacked
+    /// Collective: the items recorded as solved, read on rank 0 (their solutions
+    /// stay there); every rank learns which to skip (the keys of `residuals`). A recorded item counts only if
+    /// its solution fits its matrix (never trust a stale checkpoint).
+    private static func recordedItems(step: String, matrices: [DistributedCSR], _ context: StepContext) throws(SparrowError)
+        -> (solutions: [Int: DenseMatrix], residuals: [Int: Double]) {
+        let found = context.communicator.isRoot
+            ? (context.checkpoint?.solvedItems(step: step, count: matrices.count) ?? [:]).filter { $0.value.solution.rows == matrices[$0.key].globalColumns }
+            : [:]
+        let indices = context.communicator.broadcast(found.keys.sorted())
+        return (found.mapValues(\.solution), Dictionary(uniqueKeysWithValues: indices.map { ($0, found[$0]?.residual ?? 0) }))
+    }
+}
+
+/// solve_many's matrices, each gathered whole only onto the rank that will
+/// next load it (BatchSolve's estimating rank, then its solving rank), and
+/// released when the next delivery begins.
+final class MatrixDelivery {
+    private let matrices: [DistributedCSR]
+    private let communicator: Communicator
+    private var here: [Int: CSRMatrix] = [:]
+
+    init(_ matrices: [DistributedCSR], communicator: Communicator) {
+        self.matrices = matrices
+        self.communicator = communicator
     }
 
+    /// Collective: every rank passes the same pairs.
+    func deliver(_ pairs: [(item: Int, rank: Int)]) throws(SparrowError) {
+        here = [:]
+        for (item, rank) in pairs {
+            if let whole = try matrices[item].gather(to: rank, communicator) { here[item] = whole }
+        }
+    }
+
+    /// Rank-local: an item delivered here.
+    func matrix(_ item: Int) throws(SparrowError) -> CSRMatrix {
+        guard let whole = here[item] else { throw .computation("internal: item \(item) was not delivered to rank \(communicator.rank)") }
+        return whole
+    }
+
+    func release() { here = [:] }
+}
+
+extension SolveSteps {
     /// The parser has validated these spellings; a mismatch is an internal error, not a trap.
     static func solveMethod(_ spelling: String) throws(SparrowError) -> SolveMethod {
         guard let method = SolveMethod(rawValue: spelling) else { throw .field(name: "method", message: "unknown method '\(spelling)'") }

@@ -61,13 +61,18 @@ enum TransportStep {
         guard solver.converged else {
             throw .computation("step \(step): did not reach marginal error \(parameters.tolerance) in \(parameters.maxIterations) iterations (error \(figures.marginalError))")
         }
-        let duals = try communicator.allgatherv(solver.x) + solver.y
         let problem = loaded.problem
+        // [f; g]: each rank gives its rows' duals f, rank 0 the column duals g (held on every rank).
+        let rowDuals = DenseMatrix(rows: solver.x.count, columns: 1, values: solver.x)
+        let columnDuals = DenseMatrix(rows: solver.y.count, columns: 1, values: solver.y)
+        let duals = try DistributedDense.assemble(
+            blocks: [(problem.partition.range(of: communicator.rank).lowerBound, rowDuals)] + (communicator.isRoot ? [(problem.partition.globalRows, columnDuals)] : []),
+            globalRows: problem.partition.globalRows + solver.y.count, columns: 1, communicator: communicator)
         let plan = solver.significantPlan(threshold: spec.planThreshold)
         let local = CSRMatrix(rows: problem.cost.rows, columns: problem.columns, rowPointers: plan.rowStart,
                               columnIndices: plan.columns, values: plan.values, columnsSorted: true)
         let parts: [(String, JobValue)] = [
-            ("duals", .dense(DenseMatrix(rows: duals.count, columns: 1, values: duals))),
+            ("duals", .dense(duals)),
             ("plan", .sparse(DistributedCSR(local: local, partition: problem.partition, globalColumns: problem.columns, rank: communicator.rank))),
         ]
         for warning in TransportReporting.warnings(solver) { context.warn("step \(step): \(warning)") }
