@@ -34,6 +34,7 @@ public final class JobRunner {
     public static let interrupted = SparrowError.computation("interrupted by a stop request; the job can resume from its checkpoint")
 
     public func run() throws(SparrowError) {
+        let receivedBefore = communicator.bytesReceived
         let limits = JobLimits(started: System.now(), timeLimitSeconds: plan.defaults.timeLimitSeconds)
         let writer = JobOutputWriter(outputs: plan.outputs, outputDirectory: plan.defaults.outputDirectory,
                                      communicator: communicator, threads: threads)
@@ -71,6 +72,8 @@ public final class JobRunner {
         report.metric("steps", plan.steps.count)
         report.metric("outputs", plan.outputs.count)
         report.time("total", limits.elapsed)
+        // What each rank received during this job (the service's communicator outlives its jobs).
+        report.perRank = communicator.perRankReport([("bytes_received", Double(communicator.bytesReceived - receivedBefore))])
     }
 
     /// Every step, by its capability's adapter. All are collective: every rank runs the same step.
