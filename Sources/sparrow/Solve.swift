@@ -183,28 +183,27 @@ struct Solve: ParsableCommand {
         report.inputs = matrices.enumerated().map { ("a\($0.offset + 1)", JSONValue.string($0.element)) } + [("rhs", .string(rhs))]
         let names = BatchNames.unique(matrices)
         let progress = common.progress("solve --many", comm)
-        let results = try BatchSolve.manyMatrices(
-            count: matrices.count, names: names,
-            load: { (k) throws(SparrowError) in try MatrixMarket.readCSR(path: matrices[k]) },
-            rightHandSide: { (a) throws(SparrowError) in try DenseSpec.parse(rhs, for: a, field: "--rhs") },
-            method: method, ordering: ordering, communicator: comm, report: &report, progress: progress)
-        progress.finish()
-        try report.measure("write") { () throws(SparrowError) in
-            _ = try comm.onRoot { () throws(SparrowError) in
-                // All or nothing: a failed write removes the solutions already written.
-                var written: [String] = []
-                do throws(SparrowError) {
-                    for item in results ?? [] {
-                        let path = output + (output.hasSuffix("/") ? "" : "/") + item.name + ".x.mtx"
-                        try MatrixMarket.write(item.solution, to: path)
-                        written.append(path)
-                    }
-                } catch {
-                    for path in written { System.removeFile(path) }
-                    throw error
-                }
-            }
+        // Each solution is written by the rank that solved it (the directory is
+        // shared, as for every parallel output), so no rank holds them all.
+        // All or nothing: when any item fails, every rank removes what it wrote.
+        var written: [String] = []
+        let results: [BatchSolve.ItemResult]?
+        do {
+            results = try BatchSolve.manyMatrices(
+                count: matrices.count, names: names,
+                load: { (k) throws(SparrowError) in try MatrixMarket.readCSR(path: matrices[k]) },
+                rightHandSide: { (a) throws(SparrowError) in try DenseSpec.parse(rhs, for: a, field: "--rhs") },
+                method: method, ordering: ordering, communicator: comm, report: &report, progress: progress, gatherSolutions: false,
+                completed: { (item) throws(SparrowError) in
+                    let path = output + (output.hasSuffix("/") ? "" : "/") + item.name + ".x.mtx"
+                    try MatrixMarket.write(item.solution, to: path)
+                    written.append(path)
+                })
+        } catch {
+            for path in written { System.removeFile(path) }
+            throw error
         }
+        progress.finish()
         if let results {
             report.history = results.map { item in
                 [("item", .string(item.name)), ("method", .string(item.method.rawValue)), ("relative_residual", .number(item.residual)),
