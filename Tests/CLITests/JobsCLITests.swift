@@ -226,7 +226,7 @@ final class SupervisorCLITests: XCTestCase {
         XCTAssertEqual(outcome.status, 2)
     }
 
-    func testSIGTERMCheckpointsPCGAndARestartResumesIt() throws {
+    func testSIGTERMCheckpointsPCGAndARestartAtThreeRanksResumesIt() throws {
         let scratch = ScratchDirectory()
         let spool = scratch.join("spool")
         try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
@@ -257,8 +257,8 @@ final class SupervisorCLITests: XCTestCase {
         XCTAssertEqual(service.terminationStatus, 0, "SIGTERM ends the service cleanly")
         XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/running/000001-p.yaml"), "the interrupted job waits in running/")
         XCTAssertTrue(FileManager.default.fileExists(atPath: iterate), "with its checkpoint")
-        // A restart resumes it.
-        let outcome = SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"])
+        // A restart resumes it, at another rank count: each rank reads its own rows of the recorded iterate.
+        let outcome = SparrowProcess.run(["serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"], ranks: 3)
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let step = (readJSON(spool + "/done/000001-p.report.json")?["history"] as? [[String: Any]])?.first ?? [:]
         XCTAssertGreaterThan(step["resumed_at_iteration"] as? Int ?? 0, 0, "\(step)")
