@@ -55,6 +55,15 @@ final class JobValueStore {
         return .matrix(name: spelling, try b.allgathered(communicator))
     }
 
+    /// Rank-local: a named matrix's global shape (every rank holds the same values' shapes).
+    func shape(_ spelling: String) throws(SparrowError) -> (rows: Int, columns: Int) {
+        switch values[spelling] {
+        case let .dense(b)?: return (b.globalRows, b.columns)
+        case let .sparse(m)?: return (m.globalRows, m.globalColumns)
+        default: throw .usage("'\(spelling)' is not a matrix")
+        }
+    }
+
     /// Collective: a named matrix as dense rows, each rank densifying only its own
     /// rows of a sparse value (nothing is replicated).
     func distributedDense(_ spelling: String) throws(SparrowError) -> DistributedDense {

@@ -42,9 +42,11 @@ enum PCGStep {
         if DenseRightHandSide.isBuiltIn(spelling) {
             return try DistributedPCG.ownedRightHandSide(spelling, for: a, field: "rhs", communicator: context.communicator)
         }
+        // The shape first: a wrong one is refused before anything is densified.
+        let shape = try context.values.shape(spelling)
+        guard shape.rows == a.globalRows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(shape.rows) rows, the matrix \(a.globalRows)") }
+        guard shape.columns == 1 else { throw .usage("pcg solves one right-hand side, '\(spelling)' has \(shape.columns)") }
         let b = try context.values.distributedDense(spelling)
-        guard b.globalRows == a.globalRows else { throw .usage("shape mismatch: right-hand side '\(spelling)' has \(b.globalRows) rows, the matrix \(a.globalRows)") }
-        guard b.columns == 1 else { throw .usage("pcg solves one right-hand side, '\(spelling)' has \(b.columns)") }
         return try b.redistributed(to: a.partition, communicator: context.communicator).local.values
     }
 }
