@@ -159,6 +159,8 @@ struct Solve: ParsableCommand {
         report.metric("relative_residual", worst)
         report.time("communication", comm.communicationSeconds)
         report.time("total", System.now() - start)
+        report.perRank = comm.perRankReport([("rows", Double(distributed.local.rows)), ("nnz", Double(distributed.local.nonzeros)),
+                                             ("bytes_received", Double(comm.bytesReceived))])
         try common.write(report, comm)
         if !converged {
             throw SparrowError.computation("PCG did not converge in \(maxIterations) iterations (relative residual \(worst), tolerance \(tol))")
