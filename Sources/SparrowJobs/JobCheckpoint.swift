@@ -62,8 +62,8 @@ public final class JobCheckpoint {
         }
         let found = (try? mine.get()) ?? nil
         let iteration = found?.0 ?? -1
-        let agreed = communicator.allreduce(iteration, .min) == communicator.allreduce(iteration, .max)
-        guard agreed, let found else { return nil }
+        let range = communicator.allreduce([iteration, -iteration], .min) // the lowest and the negated highest
+        guard range[0] == -range[1], let found else { return nil }
         return (found.0, found.1)
     }
 

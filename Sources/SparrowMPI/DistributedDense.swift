@@ -22,18 +22,6 @@ public struct DistributedDense: Sendable {
     public var columns: Int { local.columns }
     public var ownedRows: Range<Int> { partition.range(of: rank) }
 
-    /// Rank-local: this rank's rows of a matrix that every rank holds whole.
-    public static func fromReplicated(_ whole: DenseMatrix, partition: RowPartition, rank: Int) -> DistributedDense {
-        let owned = partition.range(of: rank)
-        var values: [Double] = []
-        values.reserveCapacity(owned.count * whole.columns)
-        for j in 0..<whole.columns {
-            values += whole.values[(j * whole.rows + owned.lowerBound)..<(j * whole.rows + owned.upperBound)]
-        }
-        return DistributedDense(local: DenseMatrix(rows: owned.count, columns: whole.columns, values: values),
-                                partition: partition, rank: rank)
-    }
-
     /// Collective: the matrix whose rows `firstRow ..< firstRow + block.rows`
     /// are given by some rank's `block` (each row by exactly one rank), laid
     /// out over `partition` (uniform when nil). Every row travels once, from
@@ -47,26 +35,22 @@ public struct DistributedDense: Sendable {
             guard partition.parts == communicator.size, partition.globalRows == globalRows else {
                 throw .computation("internal: a \(partition.parts)-part partition of \(partition.globalRows) rows for \(globalRows) rows on \(communicator.size) ranks")
             }
-            var perDestination = [[Int]](repeating: [], count: communicator.size)
+            var rowsTo = [[Int]](repeating: [], count: communicator.size)
+            var valuesTo = [[Double]](repeating: [], count: communicator.size)
             for (b, (first, block)) in blocks.enumerated() {
                 guard block.columns == columns || block.rows == 0, first >= 0, first + block.rows <= globalRows else {
                     throw .computation("internal: row block \(b) (\(block.rows) × \(block.columns) at row \(first)) does not fit \(globalRows) × \(columns)")
                 }
-                for i in 0..<block.rows { perDestination[partition.owner(of: first + i)].append(b << 32 | i) }
-            }
-            var rowIndices: [Int] = [], values: [Double] = []
-            for destination in perDestination {
-                for tagged in destination {
-                    let (first, block) = blocks[tagged >> 32]
-                    let i = tagged & 0xFFFF_FFFF
-                    rowIndices.append(first + i)
-                    for j in 0..<columns { values.append(block[i, j]) }
+                for i in 0..<block.rows {
+                    let destination = partition.owner(of: first + i)
+                    rowsTo[destination].append(first + i)
+                    for j in 0..<columns { valuesTo[destination].append(block[i, j]) }
                 }
             }
             try MemoryBudget.check(Double(owned.count) * Double(columns) * 16, for: "this rank's \(owned.count) rows of a \(globalRows) × \(columns) matrix") {
                 .computation($0)
             }
-            return (rowIndices, values, perDestination.map(\.count))
+            return (rowsTo.flatMap { $0 }, valuesTo.flatMap { $0 }, rowsTo.map(\.count))
         }
         let (receivedRows, _) = try communicator.alltoallv(rowIndices, sendCounts: counts)
         let (receivedValues, _) = try communicator.alltoallv(values, sendCounts: counts.map { $0 * columns })

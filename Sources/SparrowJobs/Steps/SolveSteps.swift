@@ -32,21 +32,21 @@ enum SolveSteps {
         // right-hand side is made whole on every rank before the per-item loop.
         let delivery = MatrixDelivery(matrices, communicator: communicator)
         let resolved = try context.values.resolveRightHandSide(rhs)
-        let done = try recordedItems(step: step, matrices: matrices, context)
+        let (recorded, skip) = recordedItems(step: step, matrices: matrices, context)
         var inner = Report(command: "solve", ranks: communicator.size, threads: context.threads)
         let progress = Progress(step, enabled: context.showProgress)
         let checkpoint = context.checkpoint, limits = context.limits
         // The stacked solution's row blocks [x_1; x_2; …]: recorded ones (on rank 0) and those solved here.
         var offsets = [0]
         for m in matrices { offsets.append(offsets.last! + m.globalColumns) }
-        var blocks: [(firstRow: Int, block: DenseMatrix)] = done.solutions.map { (offsets[$0.key], $0.value) }
+        var blocks: [(firstRow: Int, block: DenseMatrix)] = recorded.map { (offsets[$0.key], $0.value.solution) }
         let results = try BatchSolve.manyMatrices(
             count: names.count, names: names.enumerated().map { "\($0.offset)-\($0.element)" },
             deliver: { (pairs) throws(SparrowError) in try delivery.deliver(pairs) },
             load: { (k) throws(SparrowError) in try delivery.matrix(k) },
             rightHandSide: { (a) throws(SparrowError) in try JobValueStore.rightHandSide(resolved, for: a) },
             method: try solveMethod(method), ordering: try choleskyOrdering(ordering),
-            communicator: communicator, report: &inner, progress: progress, skip: Set(done.residuals.keys), gatherSolutions: false,
+            communicator: communicator, report: &inner, progress: progress, skip: skip, gatherSolutions: false,
             beforeItem: { () throws(SparrowError) in try limits.checkHere("before an item of step \(step)") },
             completed: { (item) throws(SparrowError) in
                 try checkpoint?.recordSolvedItem(step: step, item: item)
@@ -58,7 +58,7 @@ enum SolveSteps {
         // Rank 0 holds every item's figures; merge with those recorded before an interruption.
         var residuals = [Double](repeating: 0, count: names.count)
         var present = [Bool](repeating: false, count: names.count)
-        for (k, residual) in done.residuals { residuals[k] = residual; present[k] = true }
+        for (k, item) in recorded { residuals[k] = item.residual; present[k] = true }
         for item in results ?? [] {
             guard let k = Int(item.name.prefix { $0 != "-" }), residuals.indices.contains(k) else { continue }
             residuals[k] = item.residual
@@ -74,22 +74,21 @@ enum SolveSteps {
         let stacked = try DistributedDense.assemble(blocks: blocks, globalRows: offsets.last!, columns: columns, communicator: communicator)
         let allResiduals = communicator.broadcast(residuals)
         return (.dense(stacked),
-                [("items", .integer(names.count)), ("resumed_items", .integer(done.residuals.count)),
-                 ("solved_items", .integer(names.count - done.residuals.count)),
+                [("items", .integer(names.count)), ("resumed_items", .integer(skip.count)),
+                 ("solved_items", .integer(names.count - skip.count)),
                  ("max_relative_residual", .number(allResiduals.max() ?? 0)),
                  ("relative_residuals", .array(allResiduals.map { .number($0) }))])
     }
 
     /// Collective: the items recorded as solved, read on rank 0 (their solutions
-    /// stay there); every rank learns which to skip (the keys of `residuals`). A recorded item counts only if
-    /// its solution fits its matrix (never trust a stale checkpoint).
-    private static func recordedItems(step: String, matrices: [DistributedCSR], _ context: StepContext) throws(SparrowError)
-        -> (solutions: [Int: DenseMatrix], residuals: [Int: Double]) {
-        let found = context.communicator.isRoot
+    /// and residuals stay there), and the set every rank skips. A recorded item
+    /// counts only if its solution fits its matrix (never trust a stale checkpoint).
+    private static func recordedItems(step: String, matrices: [DistributedCSR], _ context: StepContext)
+        -> (recorded: [Int: (residual: Double, solution: DenseMatrix)], skip: Set<Int>) {
+        let recorded = context.communicator.isRoot
             ? (context.checkpoint?.solvedItems(step: step, count: matrices.count) ?? [:]).filter { $0.value.solution.rows == matrices[$0.key].globalColumns }
             : [:]
-        let indices = context.communicator.broadcast(found.keys.sorted())
-        return (found.mapValues(\.solution), Dictionary(uniqueKeysWithValues: indices.map { ($0, found[$0]?.residual ?? 0) }))
+        return (recorded, Set(context.communicator.broadcast(recorded.keys.sorted())))
     }
 }
 
