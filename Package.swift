@@ -56,7 +56,8 @@ let package = Package(
         .testTarget(name: "SparrowCompletionTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowCompletion"]),
         .testTarget(name: "SparrowSparsifyTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowFactor", "SparrowSparsify"]),
         .testTarget(name: "SparrowJobsTests", dependencies: ["SparrowCore", "SparrowJobs"]),
-        .testTarget(name: "CLITests", dependencies: ["SparrowCore"]),
+        // SparrowJobs only for its step schemas (the option property test walks every key).
+        .testTarget(name: "CLITests", dependencies: ["SparrowCore", "SparrowJobs"]),
     ],
     swiftLanguageModes: [.v6]
 )

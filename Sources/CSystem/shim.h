@@ -25,11 +25,23 @@ static inline void sparrow_keep_freed_memory(void) {
 // CPU from the Matrix Market parser (R-MAT 16 load: 0.12 s → 0.08 s without
 // them; a 64,000-row Cholesky factorization is unchanged, 1.43 s vs 1.44 s),
 // so the same re-execution sets OPENBLAS_NUM_THREADS=1 unless the user did.
+// The same re-execution turns off the Swift runtime's crash backtracer
+// (SWIFT_BACKTRACE=enable=no) unless the user set SWIFT_BACKTRACE: it starts a
+// helper process that can outlive the crash holding standard error, and
+// prints pages where the CLI contract wants one line (ProcessSignals.swift
+// prints that line).
 static inline void sparrow_cap_openmp_threads(char **argv) {
-    if (getenv("OMP_THREAD_LIMIT") != NULL) return;
-    setenv("OMP_THREAD_LIMIT", "1", 1);
-    if (getenv("OPENBLAS_NUM_THREADS") == NULL) setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    execv("/proc/self/exe", argv);
+    int changed = 0;
+    if (getenv("OMP_THREAD_LIMIT") == NULL) {
+        setenv("OMP_THREAD_LIMIT", "1", 1);
+        if (getenv("OPENBLAS_NUM_THREADS") == NULL) setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        changed = 1;
+    }
+    if (getenv("SWIFT_BACKTRACE") == NULL) {
+        setenv("SWIFT_BACKTRACE", "enable=no", 1);
+        changed = 1;
+    }
+    if (changed) execv("/proc/self/exe", argv);
     // If re-execution is impossible, carry on uncapped.
 }
 

@@ -123,14 +123,22 @@ extension AlternatingMinimization {
     /// Collective: sweeps until `parameters.sweeps` are done, recording a
     /// checkpoint every `every` sweeps (and after the last), calling
     /// `afterSweep` on every rank after each (progress, limits, stop requests).
+    /// With a checkpoint, a SIGTERM or SIGINT (recorded by `ProcessSignals.deferringStops`) is
+    /// acted on after the sweep it arrives in: that sweep is recorded and the run ends with
+    /// `SparrowError.interrupted`, resumable from the record.
     public func run(checkpoint: CompletionCheckpoint?, every: Int, communicator: Communicator,
                     afterSweep: (SweepRecord) throws(SparrowError) -> Void) throws(SparrowError) {
         while completedSweeps < parameters.sweeps {
             let record = try sweep(communicator: communicator)
-            if let checkpoint, completedSweeps % every == 0 || completedSweeps == parameters.sweeps {
+            try afterSweep(record)
+            guard let checkpoint else { continue }
+            let stop = communicator.agreedStop()
+            if stop != 0 || completedSweeps % every == 0 || completedSweeps == parameters.sweeps {
                 try checkpoint.record(self, communicator: communicator)
             }
-            try afterSweep(record)
+            if stop != 0 {
+                throw .stopped(by: stop, "after sweep \(completedSweeps); checkpoint in \(checkpoint.directory) (continue with --resume)")
+            }
         }
     }
 
@@ -160,14 +168,11 @@ extension AlternatingMinimization {
 
 extension CompletionParameters {
     /// Rank-local checks of the parameters against the problem's shape.
-    public func validate(users: Int, items: Int) throws(SparrowError) {
-        guard rank >= 1, rank < min(users, items) else {
-            throw .field(name: "rank", message: "must be in 1..<min(m, n) = 1..<\(min(users, items)) for a \(users) × \(items) matrix, got \(rank)")
+    public func validate(users: Int, items: Int, _ naming: NumericOption.Naming) throws(SparrowError) {
+        try validate(naming)
+        guard rank < min(users, items) else {
+            throw .field(name: Options.rank.name(naming), message: "must be in 1..<min(m, n) = 1..<\(min(users, items)) for a \(users) × \(items) matrix, got \(rank)")
         }
-        guard lambda.isFinite, lambda >= 0 else { throw .field(name: "lambda", message: "must be a finite number ≥ 0, got \(lambda)") }
-        guard (1...1_000_000).contains(sweeps) else { throw .field(name: "sweeps", message: "must be in 1...1000000, got \(sweeps)") }
-        guard (1...1000).contains(innerIterations) else { throw .field(name: "inner_iterations", message: "must be in 1...1000, got \(innerIterations)") }
-        guard (0...20).contains(powerIterations) else { throw .field(name: "power_iterations", message: "must be in 0...20, got \(powerIterations)") }
     }
 
     /// Bytes per rank the run holds besides the ratings: both factor blocks,

@@ -3,36 +3,59 @@ import SparrowMPI
 
 /// The state of a completion run after a sweep, recorded so a killed run can
 /// resume to the same result: both factor blocks (with biases) as whole
-/// Matrix Market arrays, written by rank 0 with the atomic writer, and a
-/// state file — the parameters, the sweep count and the history — written
-/// last, so its presence marks a complete record. The sweeps use no random
-/// state beyond the seed (the sketch's stream is a function of seed, sweep
-/// and row), so the seed is the whole random state.
+/// Matrix Market arrays named by their sweep, written by rank 0 with the
+/// atomic writer, and a state file — the parameters, a digest of the ratings,
+/// the sweep count and the history — written last, so its presence marks a
+/// complete record; the previous sweep's factor files are removed only after
+/// it. A crash in the middle of a record leaves the previous one whole. The
+/// sweeps use no random state beyond the seed (the sketch's stream is a
+/// function of seed, sweep and row), so the seed is the whole random state.
+/// A record of non-finite factors is refused (the previous one is kept), and
+/// so is a checkpoint whose files hold one.
 public struct CompletionCheckpoint {
     public let directory: String
     public let stem: String
+    /// The ratings' digest (`ContentDigest`), set by `prepare`: a resume from other data is refused.
+    public private(set) var dataDigest = ""
 
     public init(directory: String, stem: String = "complete") {
         self.directory = directory
         self.stem = stem
     }
 
-    private var usersPath: String { "\(directory)/\(stem).U.mtx" }
-    private var itemsPath: String { "\(directory)/\(stem).V.mtx" }
+    private func usersPath(_ sweep: Int) -> String { "\(directory)/\(stem).sweep\(sweep).U.mtx" }
+    private func itemsPath(_ sweep: Int) -> String { "\(directory)/\(stem).sweep\(sweep).V.mtx" }
     private var statePath: String { "\(directory)/\(stem).state" }
 
-    /// Collective: gathers the factors and writes the record on rank 0.
+    /// Collective: identifies the data the checkpoint belongs to (the same digest at any rank count).
+    public mutating func prepare(_ ratings: DistributedRatings, communicator: Communicator) {
+        dataDigest = ratings.byUser.contentDigest(communicator).description
+    }
+
+    /// Collective: gathers the factors and writes the record on rank 0. Non-finite factors are not
+    /// recorded: the run fails and the previous record stays.
     public func record(_ model: AlternatingMinimization, communicator: Communicator) throws(SparrowError) {
+        try communicator.everywhere { () throws(SparrowError) in
+            guard model.users.allSatisfy(\.isFinite), model.items.allSatisfy(\.isFinite) else {
+                throw .computation("the factors became non-finite at sweep \(model.completedSweeps) (overflowing ratings or λ?); the last checkpoint in \(directory) is kept")
+            }
+        }
         let d = model.parameters.width
         let users = try communicator.gatherv(model.users)
         let items = try communicator.gatherv(model.items)
+        let sweep = model.completedSweeps
         _ = try communicator.onRoot { () throws(SparrowError) in
+            let previous = Self.recordedSweep(in: (try? System.readWholeFile(statePath, limit: 64 << 20)).map { String(decoding: $0, as: UTF8.self) })
             let allUsers = users!.flatMap { $0 }, allItems = items!.flatMap { $0 }
-            try MatrixMarket.write(Self.columnMajor(allUsers, rows: model.ratings.users, width: d), to: usersPath,
-                                   comment: "sweep \(model.completedSweeps)")
-            try MatrixMarket.write(Self.columnMajor(allItems, rows: model.ratings.items, width: d), to: itemsPath,
-                                   comment: "sweep \(model.completedSweeps)")
-            try AtomicFileWriter.write(Self.state(model), to: statePath)
+            try MatrixMarket.write(Self.columnMajor(allUsers, rows: model.ratings.users, width: d), to: usersPath(sweep),
+                                   comment: "sweep \(sweep)")
+            try MatrixMarket.write(Self.columnMajor(allItems, rows: model.ratings.items, width: d), to: itemsPath(sweep),
+                                   comment: "sweep \(sweep)")
+            try AtomicFileWriter.write(state(model), to: statePath)
+            if let previous, previous != sweep {
+                System.removeFile(usersPath(previous))
+                System.removeFile(itemsPath(previous))
+            }
         }
     }
 
@@ -46,13 +69,20 @@ public struct CompletionCheckpoint {
         }
         let state = communicator.broadcast(text ?? "")
         let restored = try communicator.everywhere { () throws(SparrowError) -> ([Double], [Double], Int, [SweepRecord]) in
-            let (sweep, history) = try Self.parse(state, expecting: model, file: statePath)
+            let (sweep, history) = try parse(state, expecting: model, file: statePath)
             let d = model.parameters.width
-            let users = try Self.ownedRows(usersPath, rows: model.ratings.users, width: d, owned: model.ratings.byUser.ownedRows, sweep: sweep)
-            let items = try Self.ownedRows(itemsPath, rows: model.ratings.items, width: d, owned: model.ratings.byItem.ownedRows, sweep: sweep)
+            let users = try Self.ownedRows(usersPath(sweep), rows: model.ratings.users, width: d, owned: model.ratings.byUser.ownedRows, sweep: sweep)
+            let items = try Self.ownedRows(itemsPath(sweep), rows: model.ratings.items, width: d, owned: model.ratings.byItem.ownedRows, sweep: sweep)
             return (users, items, sweep, history)
         }
         model.restore(users: restored.0, items: restored.1, completedSweeps: restored.2, history: restored.3)
+    }
+
+    /// The sweep a state file records, if it is readable.
+    static func recordedSweep(in text: String?) -> Int? {
+        guard let text else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("sweep ") { return Int(line.dropFirst(6)) }
+        return nil
     }
 
     /// The parameters that must match for a resumed run to continue the same computation.
@@ -63,8 +93,8 @@ public struct CompletionCheckpoint {
          ("inner_iterations", "\(p.innerIterations)"), ("preconditioner", p.preconditioner.rawValue)]
     }
 
-    static func state(_ model: AlternatingMinimization) -> String {
-        var lines = identity(model.parameters, model.ratings).map { "\($0.0) \($0.1)" }
+    func state(_ model: AlternatingMinimization) -> String {
+        var lines = (Self.identity(model.parameters, model.ratings) + [("data", dataDigest)]).map { "\($0.0) \($0.1)" }
         lines.append("sweep \(model.completedSweeps)")
         for h in model.statistics.history {
             lines.append("history \(h.sweep) \(h.seconds) \(h.trainRMSE) \(h.testRMSE.map { "\($0)" } ?? "-") \(h.meanInnerIterations)")
@@ -72,7 +102,7 @@ public struct CompletionCheckpoint {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func parse(_ text: String, expecting model: AlternatingMinimization, file: String) throws(SparrowError) -> (Int, [SweepRecord]) {
+    func parse(_ text: String, expecting model: AlternatingMinimization, file: String) throws(SparrowError) -> (Int, [SweepRecord]) {
         var fields: [String: String] = [:]
         var history: [SweepRecord] = []
         for (number, line) in text.split(separator: "\n").enumerated() {
@@ -86,8 +116,11 @@ public struct CompletionCheckpoint {
                 throw .input(file: file, line: number + 1, message: "unreadable checkpoint line")
             }
         }
-        for (key, value) in identity(model.parameters, model.ratings) where fields[key] != value {
+        for (key, value) in Self.identity(model.parameters, model.ratings) where fields[key] != value {
             throw .usage("--resume: the checkpoint in \(file) was written with \(key) \(fields[key] ?? "(missing)"), this run has \(value)")
+        }
+        guard fields["data"] == dataDigest else {
+            throw .usage("--resume: the checkpoint in \(file) was made from other ratings (data digest \(fields["data"] ?? "missing"), these ratings \(dataDigest))")
         }
         guard let sweep = fields["sweep"].flatMap(Int.init), sweep >= 0, history.count == sweep else {
             throw .input(file: file, line: nil, message: "checkpoint state has no valid sweep count")
@@ -108,6 +141,9 @@ public struct CompletionCheckpoint {
         let matrix = try MatrixMarket.readDense(path: path)
         guard matrix.rows == rows, matrix.columns == width else {
             throw .input(file: path, line: nil, message: "expected \(rows) × \(width), found \(matrix.rows) × \(matrix.columns)")
+        }
+        if let bad = matrix.values.firstIndex(where: { !$0.isFinite }) {
+            throw .input(file: path, line: nil, message: "checkpoint value \(bad + 1) is \(matrix.values[bad]); a checkpoint must hold finite numbers")
         }
         var out = [Double](repeating: 0, count: owned.count * width)
         for (r, i) in owned.enumerated() { for c in 0..<width { out[r * width + c] = matrix[i, c] } }

@@ -30,6 +30,27 @@ public struct CompletionParameters: Sendable, Equatable {
 
     /// Unknowns per row: the factor row, and the row's bias when biases are on.
     var width: Int { rank + (biases ? 1 : 0) }
+
+    /// The numeric options (flags of `sparrow complete`, keys of the complete step).
+    public enum Options {
+        /// k; the data then bounds it by min(m, n) − 1.
+        public static let rank = NumericOption("rank", 1...100_000)
+        public static let lambda = NumericOption("lambda", real: 0, 1e12)
+        public static let sweeps = NumericOption("sweeps", 1...1_000_000)
+        public static let innerIterations = NumericOption("inner_iterations", 1...1000)
+        public static let powerIterations = NumericOption("power_iterations", 0...20)
+        /// Recommendations per row (`--top`); the data then bounds it by the columns.
+        public static let top = NumericOption("top", 1...100_000)
+    }
+
+    /// The checks that need no data (`naming`: flags or job keys).
+    public func validate(_ naming: NumericOption.Naming) throws(SparrowError) {
+        _ = try Options.rank.checked(rank, naming)
+        _ = try Options.lambda.checked(lambda, naming)
+        _ = try Options.sweeps.checked(sweeps, naming)
+        _ = try Options.innerIterations.checked(innerIterations, naming)
+        _ = try Options.powerIterations.checked(powerIterations, naming)
+    }
 }
 
 /// What one sweep measured.

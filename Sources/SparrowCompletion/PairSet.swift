@@ -9,11 +9,14 @@ public struct PairSet {
     let layout: PartnerLayout
 
     /// Collective. `matrix` may be partitioned any way; its shape must be the ratings'.
-    public init(_ matrix: DistributedCSR, source: String, ratings: DistributedRatings, communicator: Communicator) throws(SparrowError) {
+    /// `sizeLine`: the line of the source file's size line, for a shape mismatch.
+    public init(_ matrix: DistributedCSR, source: String, sizeLine: Int? = nil, ratings: DistributedRatings,
+                communicator: Communicator) throws(SparrowError) {
         guard matrix.globalRows == ratings.users, matrix.globalColumns == ratings.items else {
-            throw .usage("shape mismatch: \(source) is \(matrix.globalRows) × \(matrix.globalColumns), the ratings \(ratings.users) × \(ratings.items)")
+            throw .input(file: source, line: sizeLine,
+                         message: "is \(matrix.globalRows) × \(matrix.globalColumns), but the ratings are \(ratings.users) × \(ratings.items); the pairs must have the ratings' shape")
         }
-        let nonFinite = communicator.allreduce(matrix.local.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }, .sum)
+        let nonFinite = communicator.allreduce(matrix.local.values.reduce(0) { $0 + (abs($1) <= DistributedRatings.largestRating ? 0 : 1) }, .sum)
         if nonFinite > 0 { throw RatingsProblem.nonFinite(count: nonFinite).error(source) }
         let duplicates = communicator.allreduce(matrix.mergedDuplicates, .sum)
         if duplicates > 0 { throw RatingsProblem.duplicates(count: duplicates).error(source) }

@@ -27,10 +27,14 @@ public struct DistributedRatings {
         return max(longest(byUser.local), longest(byItem.local))
     }
 
+    /// Largest rating magnitude accepted (its square and sums of squares stay finite).
+    public static let largestRating = 1e100
+
     /// Collective. `matrix` holds the ratings by user rows (any partition);
     /// refuses non-finite values and repeated (row, column) pairs, naming `source`.
     public init(_ matrix: DistributedCSR, source: String, communicator: Communicator) throws(SparrowError) {
-        let nonFinite = communicator.allreduce(matrix.local.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }, .sum)
+        // A rating beyond 1e100 in magnitude would overflow the normal equations' products.
+        let nonFinite = communicator.allreduce(matrix.local.values.reduce(0) { $0 + (abs($1) <= Self.largestRating ? 0 : 1) }, .sum)
         let duplicates = communicator.allreduce(matrix.mergedDuplicates, .sum)
         if nonFinite > 0 { throw RatingsProblem.nonFinite(count: nonFinite).error(source) }
         if duplicates > 0 { throw RatingsProblem.duplicates(count: duplicates).error(source) }
@@ -119,7 +123,7 @@ enum RatingsProblem {
     func error(_ source: String) -> SparrowError {
         switch self {
         case let .nonFinite(count):
-            return .input(file: source, line: nil, message: "\(count) observed value\(count == 1 ? " is" : "s are") not finite (NaN or infinity)")
+            return .input(file: source, line: nil, message: "\(count) observed value\(count == 1 ? " is" : "s are") not finite or beyond \(DistributedRatings.largestRating) in magnitude")
         case let .duplicates(count):
             return .input(file: source, line: nil,
                           message: "\(count) entr\(count == 1 ? "y repeats" : "ies repeat") an earlier (row, column) pair; duplicates are refused (one observation per pair)")
@@ -139,15 +143,15 @@ extension RatingsFile {
         var culprit: Int?
         for e in 0..<parsed.columnIndices.count {
             let value = header.field == .pattern ? 1 : parsed.values[e]
-            if !value.isFinite { culprit = e; break }
+            if !(abs(value) <= DistributedRatings.largestRating) { culprit = e; break }
             let key = Int64(parsed.rowIndices[e]) * Int64(header.columns) + Int64(parsed.columnIndices[e])
             if !seen.insert(key).inserted { culprit = e; break }
         }
         guard let culprit else { return error }
         let data = UnsafeBufferPointer(rebasing: mapped.bytes[header.dataOffset...])
         let line = header.dataLine + DataLineParser.lineOffsetOfEntry(culprit, in: data)
-        let what = header.field != .pattern && !parsed.values[culprit].isFinite
-            ? "value \(parsed.values[culprit]) is not finite (NaN or infinity)"
+        let what = header.field != .pattern && !(abs(parsed.values[culprit]) <= DistributedRatings.largestRating)
+            ? "value \(parsed.values[culprit]) is not finite or beyond \(DistributedRatings.largestRating) in magnitude"
             : "entry (\(parsed.rowIndices[culprit] + 1), \(parsed.columnIndices[culprit] + 1)) repeats an earlier one; duplicates are refused (one observation per pair)"
         return .input(file: path, line: line, message: what)
     }

@@ -8,6 +8,17 @@ import SparrowMPI
 public enum TopRecommendations {
     static let blockRows = 256
 
+    /// Rank-local, before the fit: N is in range and the lists fit in memory
+    /// (the replicated item block, a block of scores, N entries per owned row).
+    public static func check(count: Int, ratings: DistributedRatings, parameters: CompletionParameters,
+                             naming: NumericOption.Naming) throws(SparrowError) {
+        let field = CompletionParameters.Options.top.name(naming)
+        _ = try CompletionParameters.Options.top.checked(count, naming)
+        let n = Double(ratings.items), k = Double(parameters.rank + 1)
+        try MemoryBudget.check(n * k * 8 * 2 + Double(blockRows) * n * 8 + Double(ratings.byUser.local.rows) * Double(count) * 12,
+                               for: "top-\(count) lists over \(ratings.items) columns") { .field(name: field, message: $0) }
+    }
+
     /// Collective: an owned-users × items matrix with at most N entries per row (the predictions).
     public static func compute(_ model: AlternatingMinimization, count: Int, communicator: Communicator) throws(SparrowError) -> DistributedCSR {
         let ratings = model.ratings, d = model.parameters.width, k = model.parameters.rank

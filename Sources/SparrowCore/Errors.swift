@@ -1,7 +1,7 @@
 /// Errors a user can cause or a computation can hit. Every case renders as the
 /// one-line message of the CLI contract (`FILE:LINE: what is wrong`, or
 /// `FIELD: what is wrong` for job files), and maps to an exit code:
-/// 2 for bad input or usage, 1 for a failed computation.
+/// 2 for bad input or usage, 1 for a failed computation, 128 + N when stopped by signal N.
 public enum SparrowError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A problem in an input file; `line` is 1-based, nil when the file as a whole is at fault.
     case input(file: String, line: Int?, message: String)
@@ -17,6 +17,8 @@ public enum SparrowError: Error, Equatable, Sendable, CustomStringConvertible {
     case located(file: String, line: Int, column: Int, field: String, message: String)
     /// Several problems reported together (job validation): one line each.
     case several([SparrowError])
+    /// Stopped by SIGTERM or SIGINT at a safe point (after writing a checkpoint): exit 128 + signal.
+    case interrupted(signal: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum SparrowError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .located(file, line, column, field, message):
             return "\(file):\(line):\(column): \(field.isEmpty ? "" : field + ": ")\(message)"
         case let .several(errors): return errors.map(\.description).joined(separator: "\n")
+        case let .interrupted(_, message): return message
         }
     }
 
@@ -44,6 +47,7 @@ public enum SparrowError: Error, Equatable, Sendable, CustomStringConvertible {
         case .computation: return 1
         case .input, .field, .usage, .output, .located: return 2
         case let .several(errors): return errors.map(\.exitCode).max() ?? 2
+        case let .interrupted(signal, _): return 128 + signal
         }
     }
 }

@@ -46,16 +46,28 @@ public enum GeneratorSpec: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Checks sizes before any allocation.
-    public func validate() throws(SparrowError) {
+    /// The generator's numeric options (flags of `sparrow generate`, keys of a job's `generate`).
+    public enum Options {
+        public static let scale = NumericOption("scale", 1...30)
+        public static let edgeFactor = NumericOption("edge_factor", 1...1024)
+        /// Grid sides: n² and n³ rows must stay below 2^31 (32-bit column indices).
+        public static let side2d = NumericOption("n", 1...46_340)
+        public static let side3d = NumericOption("n", 1...1_290)
+        public static let shift = NumericOption("shift", real: 0, 1e300)
+    }
+
+    /// Checks sizes before any allocation; `naming` says how messages name the values.
+    public func validate(_ naming: NumericOption.Naming = .flags) throws(SparrowError) {
         switch self {
         case let .rmat(scale, edgeFactor, _), let .erdosRenyi(scale, edgeFactor, _):
-            guard (1...30).contains(scale) else { throw .field(name: "scale", message: "must be in 1...30, got \(scale)") }
-            guard (1...1024).contains(edgeFactor) else { throw .field(name: "edge-factor", message: "must be in 1...1024, got \(edgeFactor)") }
-        case let .grid2d(n, shift), let .grid3d(n, shift):
-            let limit = { if case .grid2d = self { return 46_340 } else { return 1_290 } }()
-            guard (1...limit).contains(n) else { throw .field(name: "n", message: "must be in 1...\(limit), got \(n)") }
-            guard shift.isFinite, shift >= 0 else { throw .field(name: "shift", message: "must be a finite number ≥ 0, got \(shift)") }
+            _ = try Options.scale.checked(scale, naming)
+            _ = try Options.edgeFactor.checked(edgeFactor, naming)
+        case let .grid2d(n, shift):
+            _ = try Options.side2d.checked(n, naming)
+            _ = try Options.shift.checked(shift, naming)
+        case let .grid3d(n, shift):
+            _ = try Options.side3d.checked(n, naming)
+            _ = try Options.shift.checked(shift, naming)
         }
     }
 

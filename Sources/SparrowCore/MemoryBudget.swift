@@ -44,7 +44,7 @@ public enum MemoryBudget {
     public static func check(_ bytes: Double, for what: String,
                              error: (String) -> SparrowError) throws(SparrowError) {
         guard let (limit, source) = budget() else { return }
-        if bytes > Double(limit) {
+        if !(bytes <= Double(limit)) { // NaN (an estimate that overflowed) is refused too
             throw error("\(what) needs about \(format(bytes)) per rank, more than \(source) \(format(Double(limit))) (see --memory-limit)")
         }
     }
@@ -60,10 +60,12 @@ public enum MemoryBudget {
     }
 
     public static func format(_ bytes: Double) -> String {
+        guard bytes.isFinite else { return "more bytes than can be counted" }
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
         var value = bytes, unit = 0
         while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(Int(value)) bytes" : "\(Double(Int(value * 10)) / 10) \(units[unit])"
+        if value >= 1e6 { return "\(value) \(units[unit])" }
+        return unit == 0 ? "\(Int.clamping(value, to: 0...Int.max)) bytes" : "\(Double(Int.clamping(value * 10, to: 0...Int.max)) / 10) \(units[unit])"
     }
 }
 

@@ -155,6 +155,18 @@ public enum System {
     /// unlink(2), best effort (never follows a symlink: it removes the link itself).
     public static func removeFile(_ path: String) { unlink(path) }
 
+    /// The permission bits of `path` (following links), nil when it cannot be read.
+    public static func mode(_ path: String) -> mode_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mode & 0o7777 : nil
+    }
+
+    /// Hard links to `path` (not following a final link); 0 when it cannot be read.
+    public static func linkCount(_ path: String) -> Int {
+        var info = stat()
+        return lstat(path, &info) == 0 ? Int(info.st_nlink) : 0
+    }
+
     /// rename(2): atomic within one file system.
     public static func move(_ from: String, to: String) throws(SparrowError) {
         if rename(from, to) != 0 { throw .output(path: to, message: "cannot move \(from): \(String(cString: strerror(errno)))") }

@@ -19,6 +19,21 @@ public struct DistributedPCG {
 
     public init() {}
 
+    /// The numeric options (flags of `sparrow solve --method pcg`, keys of the pcg step).
+    public enum Options {
+        /// ‖r‖/‖b‖ to stop at.
+        public static let tolerance = NumericOption("tol", real: 0, 1, lowerOpen: true, upperOpen: true)
+        public static let maximumIterations = NumericOption("max_iterations", 1...10_000_000)
+    }
+
+    /// Checks the settings as the verb and the step read them (`naming`: flags or job keys).
+    public func validate(_ naming: NumericOption.Naming) throws(SparrowError) {
+        _ = try Options.tolerance.checked(tolerance, naming)
+        _ = try Options.maximumIterations.checked(maximumIterations, naming)
+        let field = naming.prefixed("preconditioner")
+        _ = try PreconditionerSpelling.parse(preconditioner, plugins: plugins, field: field)
+    }
+
     public struct Outcome {
         /// This rank's rows of x.
         public var solution: [Double]

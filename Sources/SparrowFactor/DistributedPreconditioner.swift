@@ -30,12 +30,13 @@ public struct DistributedPreconditioner: CustomStringConvertible {
                 plugins: [PreconditionerPlugin] = [], communicator: Communicator) throws(SparrowError) {
         owned = a.ownedRows
         description = spelling
-        if let plugin = plugins.first(where: { $0.matches(spelling) }) {
+        let parsed = try PreconditionerSpelling.parse(spelling, plugins: plugins, field: "preconditioner")
+        if case let .plugin(name, parameter) = parsed, let plugin = plugins.first(where: { $0.name == name }) {
             let whole = try a.replicated(communicator)
-            kind = .plugin(try communicator.everywhere { () throws(SparrowError) in try plugin.build(spelling, whole) })
+            kind = .plugin(try communicator.everywhere { () throws(SparrowError) in try plugin.build(parameter, whole) })
             return
         }
-        kind = try communicator.everywhere { () throws(SparrowError) in try Self.build(spelling, a, ordering) }
+        kind = try communicator.everywhere { () throws(SparrowError) in try Self.build(parsed, a, ordering) }
     }
 
     /// The plug-in's warnings (e.g. a right-hand side projected onto the range), or none.
@@ -59,13 +60,13 @@ public struct DistributedPreconditioner: CustomStringConvertible {
     }
 
     /// The preconditioner itself (rank-local).
-    private static func build(_ spelling: String, _ a: DistributedCSR,
+    private static func build(_ spelling: PreconditionerSpelling, _ a: DistributedCSR,
                               _ ordering: CholeskyFactorization.Ordering) throws(SparrowError) -> Kind {
         let owned = a.ownedRows
         switch spelling {
-        case "none":
+        case .none:
             return .local(.identity)
-        case "jacobi":
+        case .jacobi:
             var local = a.local
             // Local rows, global columns: the diagonal of row i is at column owned.lowerBound + i.
             local.columns = a.globalColumns
@@ -76,20 +77,14 @@ public struct DistributedPreconditioner: CustomStringConvertible {
                 inverse[i] = 1 / d
             }
             return .local(.jacobi(inverse))
-        default:
-            guard spelling == "cholesky" || spelling.hasPrefix("sparsified:") || spelling.hasPrefix("band:") else {
-                throw .field(name: "preconditioner", message: "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(spelling)'")
-            }
-            let block = diagonalBlock(a)
-            if spelling == "cholesky" {
-                return .block(try CholeskyFactorization(block, ordering: ordering))
-            } else if spelling.hasPrefix("sparsified:"), let keep = Double(spelling.dropFirst(11)) {
-                return .block(try CholeskyFactorization(try SparsifiedCopy.sample(block, keep: keep), ordering: ordering))
-            } else if spelling.hasPrefix("band:"), let width = Int(spelling.dropFirst(5)) {
-                return .block(try CholeskyFactorization(try SparsifiedCopy.band(block, width: width), ordering: ordering))
-            } else {
-                throw .field(name: "preconditioner", message: "expected none, jacobi, cholesky, sparsified:KEEP or band:WIDTH, got '\(spelling)'")
-            }
+        case .cholesky:
+            return .block(try CholeskyFactorization(diagonalBlock(a), ordering: ordering))
+        case let .sampled(keep):
+            return .block(try CholeskyFactorization(try SparsifiedCopy.sample(diagonalBlock(a), keep: keep), ordering: ordering))
+        case let .band(width):
+            return .block(try CholeskyFactorization(try SparsifiedCopy.band(diagonalBlock(a), width: width), ordering: ordering))
+        case let .plugin(name, _):
+            throw .field(name: "preconditioner", message: "the \(name) preconditioner is not available here")
         }
     }
 
@@ -117,19 +112,6 @@ public protocol WholeMatrixPreconditioner: AnyObject {
     /// Takes the null-space part (constants per singular component) off a whole vector.
     func project(_ v: inout [Double])
     var warnings: [String] { get }
-}
-
-/// A spelling prefix (`NAME` or `NAME:ARGUMENT`) and how to build that preconditioner.
-public struct PreconditionerPlugin: Sendable {
-    public let name: String
-    public let build: @Sendable (String, CSRMatrix) throws(SparrowError) -> any WholeMatrixPreconditioner
-
-    public init(name: String, build: @escaping @Sendable (String, CSRMatrix) throws(SparrowError) -> any WholeMatrixPreconditioner) {
-        self.name = name
-        self.build = build
-    }
-
-    public func matches(_ spelling: String) -> Bool { spelling == name || spelling.hasPrefix(name + ":") }
 }
 
 extension DistributedPreconditioner {

@@ -3,8 +3,8 @@ import SparrowFactor
 import SparrowMPI
 
 /// One directory per job run holding what a resumed run may skip: the items of
-/// batch solves already solved (their solutions and residuals) and the last
-/// PCG iterate. Every file is written atomically, so a crash leaves either the
+/// batch solves already solved (their solutions and residuals), the last PCG
+/// iterate, and the records of the ot and complete steps. Every file is written atomically, so a crash leaves either the
 /// previous state or the new one. Items are written by the rank that solved
 /// them (the directory is on a shared file system in a multi-host run).
 public final class JobCheckpoint {
@@ -38,34 +38,8 @@ public final class JobCheckpoint {
         return found.mapValues { (residual: $0.0, solution: $0.1) }
     }
 
-    private func iteratePath(step: String) -> String { directory + "/\(step).pcg.x.mtx" }
-
-    /// Collective: the iterate as one array file, every rank writing its own rows.
-    func recordIterate(step: String, iteration: Int, x: DistributedDense, communicator: Communicator) throws(SparrowError) {
-        try x.write(to: iteratePath(step: step), comment: "iteration \(iteration)", communicator: communicator)
-    }
-
-    /// Collective: this rank's rows `owned` of the recorded iterate, read for
-    /// those rows only, so a run at any rank count resumes it. Used only if
-    /// every rank read it, with the same iteration.
-    func iterate(step: String, rows: Int, owned: Range<Int>, communicator: Communicator) throws(SparrowError) -> (iteration: Int, x: [Double])? {
-        let path = iteratePath(step: step)
-        let mine = communicator.local { () throws(SparrowError) -> (Int, [Double])? in
-            guard System.isRegularFile(path) else { return nil }
-            let file = try OpenFile(path: path)
-            let head = String(decoding: try file.read(offset: 0, count: min(file.size, 200)), as: UTF8.self)
-            guard let line = head.split(separator: "\n").first(where: { $0.hasPrefix("% iteration ") }),
-                  let iteration = Int(line.dropFirst(12)) else { return nil }
-            let x = try DenseSpec.parseOwned(path, rows: rows, owned: owned, field: "checkpoint")
-            guard x.count == 1 else { return nil }
-            return (iteration, x[0])
-        }
-        let found = (try? mine.get()) ?? nil
-        let iteration = found?.0 ?? -1
-        let range = communicator.allreduce([iteration, -iteration], .min) // the lowest and the negated highest
-        guard range[0] == -range[1], let found else { return nil }
-        return (found.0, found.1)
-    }
+    /// The PCG iterate of `step` (`PCGCheckpoint`, resumable at any rank count).
+    func iterate(step: String) -> PCGCheckpoint { PCGCheckpoint(path: directory + "/\(step).pcg.x.mtx") }
 
     /// Removes the directory's files after the job finished.
     public func discard() { System.removeTree(directory) }

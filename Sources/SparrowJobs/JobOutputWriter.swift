@@ -2,13 +2,15 @@ import SparrowCore
 import SparrowMPI
 
 /// Writes a job's named outputs as soon as their values exist, each under a
-/// temporary name, then renamed: matrices by every rank at once (its own
-/// rows), JSON by rank 0 (a dense value's JSON is gathered there).
+/// temporary name kept in `staging` (the job renames them all at its end):
+/// matrices by every rank at once (its own rows), JSON by rank 0 (a dense
+/// value's JSON is gathered there).
 struct JobOutputWriter {
     let outputs: [JobPlan.Output]
     let outputDirectory: String
     let communicator: Communicator
     let threads: Int
+    let staging: OutputSet
 
     /// Rank 0 makes the output directories (only it writes).
     func makeDirectories() throws(SparrowError) {
@@ -27,9 +29,9 @@ struct JobOutputWriter {
         for output in outputs where output.name == name {
             switch (value, output.format) {
             case let (.sparse(matrix), .mtx):
-                try matrix.write(to: output.path, threads: threads, communicator: communicator)
+                try matrix.write(to: output.path, threads: threads, into: staging, communicator: communicator)
             case let (.dense(matrix), .mtx):
-                try matrix.write(to: output.path, communicator: communicator)
+                try matrix.write(to: output.path, into: staging, communicator: communicator)
             case (.group, _):
                 throw .usage("output \(name): internal error, a step's group of values reached the writer unsplit")
             case (.metrics, .mtx):
@@ -51,7 +53,7 @@ struct JobOutputWriter {
 
     private func writeJSON(_ fields: [(String, JSONValue)], to path: String) throws(SparrowError) {
         _ = try communicator.onRoot { () throws(SparrowError) in
-            try AtomicFileWriter.write(JSONValue.object(fields).serialized(indent: 2) + "\n", to: path)
+            try AtomicFileWriter.write(JSONValue.object(fields).serialized(indent: 2) + "\n", to: path, into: staging)
         }
     }
 }

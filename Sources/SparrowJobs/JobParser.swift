@@ -15,6 +15,10 @@ public struct JobParser {
     public var ranks = 1
     /// In service mode, the only directories input files may come from (after resolving symlinks).
     public var allowedInputDirectories: [String]?
+    /// In service mode, the submitter: an input is accepted only if this user may read it.
+    public var reader: UserCredentials?
+    /// Names of steps that were refused: their uses and outputs are not reported again.
+    private var refusedSteps: Set<String> = []
 
     public init(file: String) {
         self.file = file
@@ -24,10 +28,11 @@ public struct JobParser {
 
     /// Parses `text` (the job file's contents); throws every problem found.
     public static func parse(_ text: String, file: String, outputDirectoryOverride: String? = nil, ranks: Int = 1,
-                             allowedInputDirectories: [String]? = nil) throws(SparrowError) -> JobPlan {
+                             allowedInputDirectories: [String]? = nil, reader: UserCredentials? = nil) throws(SparrowError) -> JobPlan {
         var parser = JobParser(file: file)
         parser.ranks = ranks
         parser.allowedInputDirectories = allowedInputDirectories
+        parser.reader = reader
         let plan = parser.build(text, outputDirectoryOverride: outputDirectoryOverride)
         if !parser.problems.isEmpty { throw parser.problems.count == 1 ? parser.problems[0] : .several(parser.problems) }
         return plan!
@@ -64,19 +69,28 @@ public struct JobParser {
         return scalar.string
     }
 
-    mutating func integer(_ node: Node, _ field: String, range: ClosedRange<Int>) -> Int? {
-        guard let scalar = node.scalar, let value = Int(scalar.string) else { problem(node, field, "expected an integer"); return nil }
-        guard range.contains(value) else { problem(node, field, "must be in \(range.lowerBound)...\(range.upperBound), got \(value)"); return nil }
-        return value
-    }
-
-    mutating func number(_ node: Node, _ field: String, positive: Bool = false) -> Double? {
-        guard let scalar = node.scalar, let value = Double(scalar.string), value.isFinite else {
-            problem(node, field, "expected a finite number")
+    /// An integer key, checked by its option's range (the same check as the verb's flag).
+    mutating func integer(_ node: Node, _ field: String, _ option: NumericOption) -> Int? {
+        guard let scalar = node.scalar else { problem(node, field, "expected an integer"); return nil }
+        do throws(SparrowError) { return try option.parseInteger(scalar.string, field: field) } catch {
+            problem(node, field, Self.message(error))
             return nil
         }
-        if positive, value <= 0 { problem(node, field, "must be > 0, got \(value)"); return nil }
-        return value
+    }
+
+    /// A number key, checked by its option's range (the same check as the verb's flag).
+    mutating func number(_ node: Node, _ field: String, _ option: NumericOption) -> Double? {
+        guard let scalar = node.scalar else { problem(node, field, "expected a number"); return nil }
+        do throws(SparrowError) { return try option.parse(scalar.string, field: field) } catch {
+            problem(node, field, Self.message(error))
+            return nil
+        }
+    }
+
+    /// An error's text without the field name it starts with (the problem adds line, column and field).
+    static func message(_ error: SparrowError) -> String {
+        if case let .field(_, message) = error { return message }
+        return error.description
     }
 
     mutating func boolean(_ node: Node, _ field: String) -> Bool? {
@@ -134,9 +148,9 @@ public struct JobParser {
             case "defaults":
                 for (k, _, v) in entries(value, "defaults", allowed: ["threads", "output_dir", "time_limit"]) {
                     switch k {
-                    case "threads": defaults.threads = integer(v, "defaults.threads", range: 1...1024)
+                    case "threads": defaults.threads = integer(v, "defaults.threads", .threads)
                     case "output_dir": if let d = string(v, "defaults.output_dir") { defaults.outputDirectory = resolve(d) }
-                    default: defaults.timeLimitSeconds = number(v, "defaults.time_limit", positive: true)
+                    default: defaults.timeLimitSeconds = number(v, "defaults.time_limit", JobPlan.Defaults.timeLimit)
                     }
                 }
             case "inputs":
@@ -148,7 +162,10 @@ public struct JobParser {
             case "steps":
                 guard let sequence = value.sequence else { problem(value, "steps", "expected a list of steps"); continue }
                 for (index, stepNode) in sequence.enumerated() {
-                    guard let (step, nameNode) = parseStep(index, stepNode) else { continue }
+                    guard let (step, nameNode) = parseStep(index, stepNode) else {
+                        if let name = stepNode.mapping?["name"]?.scalar?.string { refusedSteps.insert(name) }
+                        continue
+                    }
                     if let previous = declared[step.name] {
                         problem(nameNode, "steps[\(index)].name", "name '\(step.name)' is already defined at line \(previous.mark?.line ?? 0)")
                         continue
@@ -205,6 +222,10 @@ public struct JobParser {
                 return nil
             }
         }
+        if let reader, let denied = reader.readProblem(resolved) {
+            problem(node, field, "input \(path) is not readable by the job's submitter: \(denied)")
+            return nil
+        }
         return resolved
     }
 
@@ -212,36 +233,35 @@ public struct JobParser {
         var kind: String?, scale = 10, edgeFactor = 16, seed: UInt64 = 1, n = 32, shift = 0.0
         var ok = true
         for (k, _, v) in entries(node, field, allowed: ["kind", "scale", "edge_factor", "seed", "n", "shift"]) {
+            let name = "\(field).\(k)"
             switch k {
-            case "kind": kind = choice(v, "\(field).kind", ["rmat", "er", "grid2d", "grid3d"]); ok = ok && kind != nil
-            case "scale": if let x = integer(v, "\(field).scale", range: 1...30) { scale = x } else { ok = false }
-            case "edge_factor": if let x = integer(v, "\(field).edge_factor", range: 1...1024) { edgeFactor = x } else { ok = false }
-            case "seed": if let x = integer(v, "\(field).seed", range: 0...Int.max) { seed = UInt64(x) } else { ok = false }
-            case "n": if let x = integer(v, "\(field).n", range: 1...46_340) { n = x } else { ok = false }
-            default: if let x = number(v, "\(field).shift"), x >= 0 { shift = x } else { problem(v, "\(field).shift", "must be ≥ 0"); ok = false }
+            case "kind": kind = choice(v, name, ["rmat", "er", "grid2d", "grid3d"]); ok = ok && kind != nil
+            case "scale": if let x = integer(v, name, GeneratorSpec.Options.scale) { scale = x } else { ok = false }
+            case "edge_factor": if let x = integer(v, name, GeneratorSpec.Options.edgeFactor) { edgeFactor = x } else { ok = false }
+            case "seed": if let x = integer(v, name, .seed) { seed = UInt64(x) } else { ok = false }
+            case "n": if let x = integer(v, name, GeneratorSpec.Options.side2d) { n = x } else { ok = false }
+            default: if let x = number(v, name, GeneratorSpec.Options.shift) { shift = x } else { ok = false }
             }
         }
         guard ok else { return nil }
         guard let kind else { problem(node, "\(field).kind", "missing key 'kind' (rmat, er, grid2d or grid3d)"); return nil }
-        guard let spec = generatorSpec(kind, scale: scale, edgeFactor: edgeFactor, seed: seed, n: n, shift: shift, node, field) else { return nil }
-        do {
+        let spec = generatorSpec(kind, scale: scale, edgeFactor: edgeFactor, seed: seed, n: n, shift: shift)
+        do throws(SparrowError) {
+            try spec.validate(.keys(prefix: field))
             try spec.checkMemory(ranks: ranks, field: field)
         } catch {
-            problem(node, field, error.description.dropFirst(field.count + 2).description)
+            problem(node, field, error.description.hasPrefix(field + ": ") ? String(error.description.dropFirst(field.count + 2)) : error.description)
             return nil
         }
         return spec
     }
 
-    private mutating func generatorSpec(_ kind: String, scale: Int, edgeFactor: Int, seed: UInt64, n: Int, shift: Double,
-                                        _ node: Node, _ field: String) -> GeneratorSpec? {
+    private func generatorSpec(_ kind: String, scale: Int, edgeFactor: Int, seed: UInt64, n: Int, shift: Double) -> GeneratorSpec {
         switch kind {
         case "rmat": return .rmat(scale: scale, edgeFactor: edgeFactor, seed: seed)
         case "er": return .erdosRenyi(scale: scale, edgeFactor: edgeFactor, seed: seed)
         case "grid2d": return .grid2d(n: n, shift: shift)
-        default:
-            if n > 1290 { problem(node, "\(field).n", "must be in 1...1290 for grid3d"); return nil }
-            return .grid3d(n: n, shift: shift)
+        default: return .grid3d(n: n, shift: shift)
         }
     }
 
@@ -276,7 +296,7 @@ public struct JobParser {
         let byName = Dictionary(uniqueKeysWithValues: steps.map { ($0.0.name, $0) })
         var ok = true
         for (step, node) in steps {
-            for used in step.operation.uses where declared[used] == nil {
+            for used in step.operation.uses where declared[used] == nil && !refusedSteps.contains(used) {
                 problem(node, "steps.\(step.name)", "'\(used)' is not defined (define it under inputs or as a step name)")
                 ok = false
             }
@@ -311,7 +331,11 @@ public struct JobParser {
         var taken: [String: String] = [:]
         for (name, nameNode, value) in nodes {
             let field = "outputs.\(name)"
-            guard declared[name] != nil else { problem(nameNode, field, "'\(name)' is not an input or step name"); continue }
+            guard declared[name] != nil else {
+                let step = String(name.split(separator: ".").first ?? Substring(name))
+                if !refusedSteps.contains(step) { problem(nameNode, field, "'\(name)' is not an input or step name") }
+                continue
+            }
             let pathNode: Node
             if value.scalar != nil {
                 pathNode = value
@@ -352,39 +376,6 @@ public struct JobParser {
         }
         return parts.isEmpty ? nil : parts.joined(separator: "/")
     }
-}
-
-/// A step's keys, as its schema reads them (with the parser's typed readers,
-/// which record every problem at its line and column).
-struct StepKeys {
-    let field: String
-    let node: Node
-    let byKey: [String: Node]
-    /// Every key of the step in file order: (name, key node, value node).
-    let entries: [(String, Node, Node)]
-
-    /// A string value, the fallback when the key is absent, nil (with a problem recorded) when malformed.
-    func text(_ key: String, _ fallback: String, _ parser: inout JobParser) -> String? {
-        byKey[key].map { parser.string($0, "\(field).\(key)") } ?? fallback
-    }
-}
-
-/// One step operation's keys and how to read them into a `StepOperation`.
-/// Each capability's adapter in Steps/ provides its own (validation beside execution).
-struct StepSchema: Sendable {
-    let op: String
-    /// Keys besides `name` and `op`.
-    let keys: [String]
-    let required: [String]
-    let parse: @Sendable (StepKeys, inout JobParser) -> StepOperation?
-
-    static let all: [StepSchema] = MatrixSteps.schemas + [SpGEMMStep.schema] + SolveSteps.schemas + [PCGStep.schema]
-        + [CompleteStep.schema, TransportStep.schema, SparsifyStep.schema]
-    static var operations: [String] { all.map(\.op) }
-    static func schema(for op: String) -> StepSchema? { all.first { $0.op == op } }
-    static func keys(for op: String) -> [String] { ["name", "op"] + (schema(for: op)?.keys ?? []) }
-    static func required(for op: String) -> [String] { schema(for: op)?.required ?? [] }
-    static var allKeys: [String] { Array(Set(operations.flatMap(keys(for:)))).sorted() }
 }
 
 extension JobParser {

@@ -9,6 +9,8 @@ public struct JobPlan: Sendable {
         /// Absolute or job-file-relative directory that receives every output.
         public var outputDirectory: String
         public var timeLimitSeconds: Double?
+        /// `defaults.time_limit`: seconds, up to ten years.
+        public static let timeLimit = NumericOption.seconds("time_limit")
     }
 
     public enum Source: Sendable {

@@ -4,42 +4,43 @@ import SparrowMPI
 /// Runs a validated plan on every rank: schedules and records, nothing more.
 /// Inputs are loaded or generated distributed, each step runs through its
 /// capability's adapter in `Steps/` against a `StepContext`, and each named
-/// output is written as soon as its value exists (`JobOutputWriter`). Long
-/// steps record progress in a `JobCheckpoint` and skip work already recorded
-/// there when resumed.
+/// output is written as soon as its value exists (`JobOutputWriter`) under a
+/// temporary name; all are renamed into place together when the last step
+/// has finished, so a failed job leaves no output. Long steps record progress
+/// in a `JobCheckpoint` and skip work already recorded there when resumed.
 public final class JobRunner {
     public let plan: JobPlan
     private let communicator: Communicator
     private let threads: Int
     private let showProgress: Bool
     private let checkpoint: JobCheckpoint?
-    private let stopRequested: () -> Bool
     private let values: JobValueStore
     public private(set) var report: Report
 
-    public init(plan: JobPlan, communicator: Communicator, threads: Int, showProgress: Bool,
-                checkpoint: JobCheckpoint? = nil, stopRequested: @escaping () -> Bool = { false }) {
+    public init(plan: JobPlan, communicator: Communicator, threads: Int, showProgress: Bool, checkpoint: JobCheckpoint? = nil) {
         self.plan = plan
         self.communicator = communicator
         self.threads = plan.defaults.threads ?? threads
         self.showProgress = showProgress && communicator.isRoot
         self.checkpoint = checkpoint
-        self.stopRequested = stopRequested
         values = JobValueStore(communicator: communicator)
         report = Report(command: "run", ranks: communicator.size, threads: plan.defaults.threads ?? threads)
         report.inputs = [("job", .string(plan.file))]
     }
 
-    /// Thrown between steps when a stop was requested (SIGTERM): the job can be resumed.
-    public static let interrupted = SparrowError.computation("interrupted by a stop request; the job can resume from its checkpoint")
+    /// Thrown between steps when a stop was requested (SIGTERM, SIGINT): the job can be resumed.
+    static func interrupted(_ signal: Int32, _ where_: String) -> SparrowError {
+        .stopped(by: signal, "\(where_); the job can resume from its checkpoint")
+    }
 
     public func run() throws(SparrowError) {
         let receivedBefore = communicator.bytesReceived
         let limits = JobLimits(started: System.now(), timeLimitSeconds: plan.defaults.timeLimitSeconds)
+        let outputs = OutputSet()
         let writer = JobOutputWriter(outputs: plan.outputs, outputDirectory: plan.defaults.outputDirectory,
-                                     communicator: communicator, threads: threads)
+                                     communicator: communicator, threads: threads, staging: outputs)
         let context = StepContext(communicator: communicator, threads: threads, values: values, checkpoint: checkpoint, limits: limits,
-                                  showProgress: showProgress, stopRequested: stopRequested, warn: { [unowned self] in warn($0) })
+                                  showProgress: showProgress, warn: { [unowned self] in warn($0) })
         try writer.makeDirectories()
         for input in plan.inputs {
             try limits.check("before input \(input.name)", communicator: communicator)
@@ -56,7 +57,8 @@ public final class JobRunner {
             try store(input.name, .sparse(value), writer)
         }
         for (index, step) in plan.steps.enumerated() {
-            if context.stopRequestedAnywhere() { throw Self.interrupted }
+            let stop = communicator.agreedStop()
+            if stop != 0 { throw Self.interrupted(stop, "before step \(step.name)") }
             try limits.check("before step \(step.name)", communicator: communicator)
             if showProgress {
                 let tenths = Int(limits.elapsed * 10)
@@ -69,6 +71,10 @@ public final class JobRunner {
             report.history.append([("step", .string(step.name)), ("op", .string(step.operation.kind)), ("seconds", .number(seconds))] + metrics)
             try store(step.name, value, writer)
         }
+        // Every output was written: all appear at once.
+        let renameStart = System.now()
+        try communicator.commit(outputs)
+        report.time("write", System.now() - renameStart)
         report.metric("steps", plan.steps.count)
         report.metric("outputs", plan.outputs.count)
         report.time("total", limits.elapsed)
@@ -78,6 +84,7 @@ public final class JobRunner {
 
     /// Every step, by its capability's adapter. All are collective: every rank runs the same step.
     private func execute(_ step: JobPlan.Step, _ context: StepContext) throws(SparrowError) -> StepResult {
+        FaultInjection.beforeStep(step.name)
         switch step.operation {
         case let .generate(spec): return try MatrixSteps.generate(spec, context)
         case let .info(name): return try MatrixSteps.info(name, context)

@@ -4,7 +4,9 @@ import SparrowCore
 /// every other's (docs/jobs.md, "Service"):
 ///
 ///   incoming/      users drop NAME.yaml here (written elsewhere, then moved in)
-///   running/       ID.yaml while it runs, with ID.attempts counting its starts
+///   running/       ID.yaml while it runs, with ID.attempts counting its starts,
+///                  ID.lock held (flock) by the worker running it, and
+///                  ID.crash where a crash of the workers is noted
 ///   checkpoints/ID state a resumed run skips
 ///   output/ID/     the job's outputs
 ///   done/, failed/ ID.yaml, ID.report.json, ID.log
@@ -13,8 +15,9 @@ import SparrowCore
 /// name submitted twice never reaches an earlier job's files. Names are
 /// restricted to letters, digits, '.', '_' and '-', starting with a letter or
 /// digit; anything else in incoming/ (a bad name, a link, a FIFO, a
-/// directory) is moved to failed/ unopened, with the reason in its log.
-/// Only rank 0 touches the spool.
+/// directory, a hard link) is moved to failed/ unopened, with the reason in
+/// its log. Only rank 0 touches the spool; several workers (each an mpirun of
+/// `sparrow serve`) may share one: they claim jobs under `.lock` (SpoolClaims).
 public struct SpoolLayout: Sendable {
     public let root: String
 
@@ -28,6 +31,10 @@ public struct SpoolLayout: Sendable {
     public func checkpoint(_ id: String) -> String { root + "/checkpoints/" + id }
     public func output(_ id: String) -> String { root + "/output/" + id }
     public func attempts(_ id: String) -> String { running + "/" + id + ".attempts" }
+    public func lease(_ id: String) -> String { running + "/" + id + ".lock" }
+    public func crashNote(_ id: String) -> String { running + "/" + id + ".crash" }
+    /// Held (flock) while a worker claims jobs or assigns IDs.
+    public var claimLock: String { root + "/.lock" }
 
     static let subdirectories = ["incoming", "running", "done", "failed", "checkpoints", "output", "inputs"]
 
@@ -44,10 +51,19 @@ public struct SpoolLayout: Sendable {
         }
     }
 
+    /// Refuses a shared incoming/ without the sticky bit: there, any user who may write it could
+    /// rename or remove another user's job file before the service claims it.
+    public func checkSharedIncoming() throws(SparrowError) {
+        guard let mode = System.mode(incoming), mode & 0o022 != 0, mode & 0o1000 == 0 else { return }
+        throw .field(name: "--spool", message: "\(incoming) is writable by other users (mode 0\(String(mode & 0o7777, radix: 8))) but lacks the sticky bit; run 'chmod +t \(incoming)' so one user cannot replace another's job")
+    }
+
     /// Why `entry` of incoming/ cannot be a job, or nil when it can.
     public func rejection(of entry: String) -> String? {
         let path = incoming + "/" + entry
         guard System.entryKind(path) == .regularFile else { return "'\(entry)' is not a regular file (links, FIFOs and directories are not jobs)" }
+        // A second name for someone else's file would make its owner the submitter.
+        if System.linkCount(path) > 1 { return "'\(entry)' has other hard links; submit a file of your own" }
         guard let name = Self.jobName(entry) else { return "'\(entry)' is not a job file: expected NAME.yaml or NAME.yml" }
         if let problem = Self.nameProblem(name) { return "job name '\(name)' \(problem)" }
         return nil

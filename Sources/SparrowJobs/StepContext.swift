@@ -11,26 +11,28 @@ final class StepContext {
     let checkpoint: JobCheckpoint?
     let limits: JobLimits
     let showProgress: Bool
-    let stopRequested: () -> Bool
     private let warnings: (String) -> Void
 
     init(communicator: Communicator, threads: Int, values: JobValueStore, checkpoint: JobCheckpoint?, limits: JobLimits,
-         showProgress: Bool, stopRequested: @escaping () -> Bool, warn: @escaping (String) -> Void) {
+         showProgress: Bool, warn: @escaping (String) -> Void) {
         self.communicator = communicator
         self.threads = threads
         self.values = values
         self.checkpoint = checkpoint
         self.limits = limits
         self.showProgress = showProgress
-        self.stopRequested = stopRequested
         warnings = warn
     }
 
     /// A warning for the job's report (printed on rank 0 as it happens).
     func warn(_ message: String) { warnings(message) }
 
-    /// Collective: whether any rank was asked to stop.
-    func stopRequestedAnywhere() -> Bool { communicator.allreduce(stopRequested() ? 1 : 0, .max) == 1 }
+    /// Collective, at a safe point: ends the step resumable when any rank was asked to stop
+    /// (SIGTERM or SIGINT recorded by the service's `ProcessSignals.deferringStops`).
+    func stopIfRequested(_ where_: String) throws(SparrowError) {
+        let stop = communicator.agreedStop()
+        if stop != 0 { throw JobRunner.interrupted(stop, where_) }
+    }
 }
 
 /// The job's `time_limit`, checked between steps, each PCG iteration and each batch item.

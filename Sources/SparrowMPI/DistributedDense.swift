@@ -112,8 +112,9 @@ public struct DistributedDense: Sendable {
     }
 
     /// Collective: an `array real general` file, every rank writing its rows of each column.
-    public func write(to path: String, comment: String? = nil, communicator: Communicator) throws(SparrowError) {
+    public func write(to path: String, comment: String? = nil, into outputs: OutputSet? = nil,
+                      communicator: Communicator) throws(SparrowError) {
         try ParallelOutput.writeArray(owned: local.values, ownedRows: local.rows, globalRows: globalRows, columns: columns,
-                                      path: path, comment: comment, communicator: communicator)
+                                      path: path, comment: comment, into: outputs, communicator: communicator)
     }
 }

@@ -141,6 +141,7 @@ enum ErrorCoding {
         case let .located(file, line, column, field, message):
             return pack(["located", file, String(line), String(column), field, message])
         case let .several(errors): return pack(["several"] + errors.map(encode))
+        case let .interrupted(signal, message): return pack(["interrupted", String(signal), message])
         }
     }
 
@@ -163,6 +164,7 @@ enum ErrorCoding {
         case ("located", 6):
             return .located(file: fields[1], line: Int(fields[2]) ?? 0, column: Int(fields[3]) ?? 0, field: fields[4], message: fields[5])
         case ("several", _): return .several(fields.dropFirst().map(decode))
+        case ("interrupted", 3): return .interrupted(signal: Int32(fields[1]) ?? 15, message: fields[2])
         default: return .computation("a rank failed: \(text)")
         }
     }

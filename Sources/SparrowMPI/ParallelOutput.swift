@@ -12,15 +12,16 @@ import SparrowCore
 ///   2. rank 0 creates the temporary file (the same unpredictable name rule as
 ///      AtomicFileWriter) and writes the header;
 ///   3. every rank `pwrite`s its parts at their offsets and syncs;
-///   4. when all succeeded, rank 0 renames the file into place; otherwise it
-///      removes it, and every rank reports the same error.
+///   4. when all succeeded, rank 0 renames the file into place (or, with an
+///      `OutputSet`, leaves the rename to it, so several outputs appear
+///      together); otherwise it removes it, and every rank reports the same error.
 ///
 /// The ranks must share a file system (one host, NFS, Lustre, GPFS).
 public enum ParallelOutput {
     /// Collective. `header` is the same on every rank; rank r's `segments[s]`
     /// goes after every rank's segments s′ < s and after segment s of ranks
     /// below r (an array file's columns are one segment each).
-    public static func write(path: String, header: String, segments: [[UInt8]],
+    public static func write(path: String, header: String, segments: [[UInt8]], into outputs: OutputSet? = nil,
                              communicator: Communicator) throws(SparrowError) {
         let headerBytes = Array(header.utf8)
         let segmentCount = segments.count
@@ -40,7 +41,11 @@ public enum ParallelOutput {
         let temporary = try communicator.onRoot { () throws(SparrowError) -> String in
             let (name, fd) = try AtomicFileWriter.createTemporary(for: path)
             defer { close(fd) }
-            do throws(SparrowError) { try writeAll(headerBytes, at: 0, to: fd, path: path) } catch { unlink(name); throw error }
+            do throws(SparrowError) { try writeAll(headerBytes, at: 0, to: fd, path: path) } catch {
+                unlink(name)
+                ProcessSignals.forgetTemporary(name)
+                throw error
+            }
             return name
         }
         let name = communicator.broadcast(temporary ?? "", root: 0)
@@ -53,10 +58,18 @@ public enum ParallelOutput {
                 if fsync(fd) != 0 { throw .output(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
             }
             _ = try communicator.onRoot { () throws(SparrowError) in
+                if let outputs {
+                    outputs.add(temporary: name, final: path)
+                    return
+                }
                 if rename(name, path) != 0 { throw .output(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
+                ProcessSignals.forgetTemporary(name)
             }
         } catch {
-            if communicator.isRoot { unlink(name) }
+            if communicator.isRoot {
+                unlink(name)
+                ProcessSignals.forgetTemporary(name)
+            }
             throw error
         }
     }
@@ -77,7 +90,7 @@ extension DistributedCSR {
     /// rows (columns sorted within each row). Byte-identical to
     /// `MatrixMarket.write` of the whole matrix, at any rank count.
     public func write(to path: String, field: MatrixMarketHeader.Field = .real, comment: String? = nil,
-                      threads: Int = 1, communicator: Communicator) throws(SparrowError) {
+                      threads: Int = 1, into outputs: OutputSet? = nil, communicator: Communicator) throws(SparrowError) {
         if field == .integer {
             try communicator.everywhere { () throws(SparrowError) in
                 if let bad = local.values.firstIndex(where: { !($0 == $0.rounded() && abs($0) < 9.2e18) }) {
@@ -91,7 +104,7 @@ extension DistributedCSR {
                                                      field: field, threads: threads)
         let header = MatrixMarket.coordinateHeader(rows: globalRows, columns: globalColumns, stored: stored,
                                                    field: field, comment: comment)
-        try ParallelOutput.write(path: path, header: header, segments: [body], communicator: communicator)
+        try ParallelOutput.write(path: path, header: header, segments: [body], into: outputs, communicator: communicator)
     }
 }
 
@@ -100,11 +113,25 @@ extension ParallelOutput {
     /// `rows` of `globalRows`, stored column-major in `owned`) as an `array
     /// real general` file, each rank writing its part of every column.
     public static func writeArray(owned: [Double], ownedRows: Int, globalRows: Int, columns: Int, path: String,
-                                  comment: String? = nil, communicator: Communicator) throws(SparrowError) {
+                                  comment: String? = nil, into outputs: OutputSet? = nil, communicator: Communicator) throws(SparrowError) {
         var head = "%%MatrixMarket matrix array real general\n"
         if let comment { for line in comment.split(separator: "\n", omittingEmptySubsequences: false) { head += "% \(line)\n" } }
         head += "\(globalRows) \(columns)\n"
         let segments = (0..<columns).map { c in MatrixMarket.formatArrayValues(owned[(c * ownedRows)..<((c + 1) * ownedRows)]) }
-        try write(path: path, header: head, segments: segments, communicator: communicator)
+        try write(path: path, header: head, segments: segments, into: outputs, communicator: communicator)
+    }
+}
+
+extension Communicator {
+    /// Collective: every rank renames the outputs it holds in `outputs`; if
+    /// any rank fails, every rank removes what it renamed and all throw the
+    /// same error (a set appears whole or not at all).
+    public func commit(_ outputs: OutputSet) throws(SparrowError) {
+        do throws(SparrowError) {
+            try everywhere { () throws(SparrowError) in try outputs.renameAll() }
+        } catch {
+            outputs.unplace()
+            throw error
+        }
     }
 }

@@ -82,6 +82,12 @@ public final class SpGEMMWorkspace: @unchecked Sendable {
 }
 
 public enum LocalSpGEMM {
+    /// The product's numeric options (flags of `sparrow spgemm`, keys of the spgemm step).
+    public enum Options {
+        /// Multiply-adds from which a row takes the shared atomic table (Int.max: never).
+        public static let heavyThreshold = NumericOption("heavy_threshold", 1...Int.max)
+    }
+
     /// C = A·B on this process. Throws on a shape mismatch.
     public static func multiply(_ a: CSRMatrix, _ b: CSRMatrix, options: SpGEMMOptions = SpGEMMOptions(),
                                 workspace: SpGEMMWorkspace = SpGEMMWorkspace(),

@@ -12,7 +12,7 @@ public enum GraphInput {
         // A pattern file's diagonal is structure, not a weighted self-loop (SuiteSparse's meshes store it): drop it.
         if header.field == .pattern { a = a.withoutDiagonal() }
         let chosen = interpretation ?? detect(a)
-        return (try WeightedGraph.from(a, as: chosen, file: path), chosen)
+        return (try WeightedGraph.from(a, as: chosen, file: path) { MatrixMarket.lineOfEntry(path: path, row: $0, column: $1) }, chosen)
     }
 
     public static func detect(_ a: CSRMatrix) -> WeightedGraph.Interpretation {

@@ -27,19 +27,42 @@ public struct SparsifierParameters: Sendable {
 
     public init() {}
 
-    /// ⌊density·|V|⌋ edges (all of G's without a density).
+    /// ⌊density·|V|⌋ edges (all of G's without a density), saturating.
     func edgeBudget(_ g: WeightedGraph) -> Int {
-        min(g.edges, density.map { Int(($0 * Double(g.vertices)).rounded(.down)) } ?? g.edges)
+        min(g.edges, density.map { Int.clamping($0 * Double(g.vertices), to: 0...g.edges) } ?? g.edges)
     }
 
-    public func validate() throws(SparrowError) {
-        if density == nil, targetKappa == nil { throw .usage("give --density D or --target-kappa K") }
-        if let density { guard density.isFinite, density > 0 else { throw .field(name: "density", message: "must be > 0, got \(density)") } }
-        if let targetKappa { guard targetKappa.isFinite, targetKappa >= 1 else { throw .field(name: "target_kappa", message: "must be ≥ 1, got \(targetKappa)") } }
-        guard (1...1000).contains(rounds) else { throw .field(name: "rounds", message: "must be in 1...1000, got \(rounds)") }
-        guard (1...64).contains(vectors) else { throw .field(name: "vectors", message: "must be in 1...64, got \(vectors)") }
-        guard (0...10).contains(similarityHops) else { throw .field(name: "similarity_hops", message: "must be in 0...10, got \(similarityHops)") }
-        guard (1...1024).contains(projections) else { throw .field(name: "projections", message: "must be in 1...1024, got \(projections)") }
+    /// The numeric options (flags of `sparrow sparsify`, keys of the sparsify step).
+    public enum Options {
+        /// |E_H| / |V|; beyond G's own density every edge is kept.
+        public static let density = NumericOption("density", real: 0, 1e6, lowerOpen: true)
+        public static let targetKappa = NumericOption("target_kappa", real: 1, 1e15)
+        public static let rounds = NumericOption("rounds", 1...1000)
+        public static let vectors = NumericOption("vectors", 1...64)
+        public static let similarityHops = NumericOption("similarity_hops", 0...10)
+        public static let projections = NumericOption("projections", 1...1024)
+        // Dynamic updates (`--updates`).
+        public static let batches = NumericOption("batches", 1...1_000_000)
+        public static let distortion = NumericOption("distortion", real: 0, 1e15, lowerOpen: true)
+        public static let walkers = NumericOption("walkers", 1...65_536)
+        public static let walkSteps = NumericOption("walk_steps", 1...1_000_000)
+    }
+
+    /// `naming` says how messages name the values (flags or job keys).
+    public func validate(_ naming: NumericOption.Naming = .flags) throws(SparrowError) {
+        if density == nil, targetKappa == nil {
+            if case let .keys(prefix) = naming { throw .field(name: prefix, message: "needs density or target_kappa") }
+            throw .usage("give --density D or --target-kappa K")
+        }
+        if let density { _ = try Options.density.checked(density, naming) }
+        if let targetKappa { _ = try Options.targetKappa.checked(targetKappa, naming) }
+        _ = try Options.rounds.checked(rounds, naming)
+        _ = try Options.vectors.checked(vectors, naming)
+        _ = try Options.similarityHops.checked(similarityHops, naming)
+        _ = try Options.projections.checked(projections, naming)
+        if method == .sampling, targetKappa != nil {
+            throw .field(name: Options.targetKappa.name(naming), message: "applies to method tree (sampling takes density)")
+        }
     }
 }
 

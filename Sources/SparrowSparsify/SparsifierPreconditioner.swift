@@ -20,8 +20,10 @@ public final class SparsifierPreconditioner: WholeMatrixPreconditioner {
     private let factor: GroundedFactor
     public let warnings: [String]
 
-    public static let plugin = PreconditionerPlugin(name: "sparsifier") { (spelling, matrix) throws(SparrowError) in
-        try SparsifierPreconditioner(spelling: spelling, matrix)
+    /// `sparsifier[:DENSITY]`: DENSITY is |E_H| / |V| (a spanning tree alone is about 1).
+    public static let plugin = PreconditionerPlugin(name: "sparsifier", parameter: NumericOption("DENSITY", real: 1, 1e6)) {
+        (density, matrix) throws(SparrowError) in
+        try SparsifierPreconditioner(density: density, matrix)
     }
 
     /// Parameters of the sparsifier a solve builds.
@@ -33,14 +35,9 @@ public final class SparsifierPreconditioner: WholeMatrixPreconditioner {
         return p
     }
 
-    public init(spelling: String, _ a: CSRMatrix) throws(SparrowError) {
-        var density = Self.defaultDensity
-        if spelling != "sparsifier" {
-            guard let d = Double(spelling.dropFirst("sparsifier:".count)), d.isFinite, d >= 1 else {
-                throw .field(name: "preconditioner", message: "expected sparsifier or sparsifier:DENSITY with DENSITY ≥ 1 (|E_H| / |V|), got '\(spelling)'")
-            }
-            density = d
-        }
+    /// `density` was checked by the plug-in's parameter (nil: the default).
+    public init(density given: Double?, _ a: CSRMatrix) throws(SparrowError) {
+        let density = given ?? Self.defaultDensity
         guard WeightedGraph.isLaplacianOrSDDM(a) else {
             throw .field(name: "preconditioner", message: "sparsifier needs a graph Laplacian or SDDM matrix (symmetric, off-diagonals ≤ 0, each diagonal ≥ its row's off-diagonal weights); this matrix is not one")
         }

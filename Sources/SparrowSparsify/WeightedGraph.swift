@@ -90,10 +90,19 @@ extension WeightedGraph {
         case laplacian
     }
 
-    /// The graph of a square symmetric matrix; `file` names it in errors.
+    /// Largest edge weight and diagonal accepted: sums over a vertex's edges and the
+    /// factorizations' products stay finite (a weight of 1e308 would overflow them).
+    public static let largestWeight = 1e100
+
+    /// The graph of a square symmetric matrix; `file` names it in errors, and `line`, when
+    /// given, finds the file line of an entry (0-based row, column) for them.
     /// Adjacency input refuses self-loops and negative weights; Laplacian input
     /// refuses positive off-diagonals and a diagonal below its row's weights.
-    public static func from(_ a: CSRMatrix, as interpretation: Interpretation, file: String) throws(SparrowError) -> WeightedGraph {
+    public static func from(_ a: CSRMatrix, as interpretation: Interpretation, file: String,
+                            line: ((Int, Int) -> Int?)? = nil) throws(SparrowError) -> WeightedGraph {
+        func fail(_ i: Int, _ j: Int, _ message: String) -> SparrowError {
+            .input(file: file, line: line?(i, j), message: message)
+        }
         guard a.rows == a.columns else {
             throw .input(file: file, line: nil, message: "a graph needs a square matrix, got \(a.rows) × \(a.columns)")
         }
@@ -108,17 +117,19 @@ extension WeightedGraph {
             var rowWeight = 0.0, diagonal = 0.0
             for p in a.rowRange(i) {
                 let j = Int(a.columnIndices[p]), v = a.values[p]
-                guard v.isFinite else { throw .input(file: file, line: nil, message: "entry (\(i + 1), \(j + 1)) is \(v)") }
+                guard v.isFinite, abs(v) <= largestWeight else {
+                    throw fail(i, j, "entry (\(i + 1), \(j + 1)) is \(v); weights must be finite and at most \(largestWeight) in magnitude")
+                }
                 if j == i {
                     if interpretation == .adjacency, v != 0 {
-                        throw .input(file: file, line: nil, message: "self-loop at vertex \(i + 1) (weight \(v)); a graph's adjacency has a zero diagonal")
+                        throw fail(i, j, "self-loop at vertex \(i + 1) (weight \(v)); a graph's adjacency has a zero diagonal")
                     }
                     diagonal += v
                     continue
                 }
                 let w = interpretation == .adjacency ? v : -v
                 if w < 0 {
-                    throw .input(file: file, line: nil, message: interpretation == .adjacency
+                    throw fail(i, j, interpretation == .adjacency
                         ? "negative weight \(v) on edge (\(i + 1), \(j + 1)); edge weights must be positive"
                         : "positive off-diagonal \(v) at (\(i + 1), \(j + 1)); a Laplacian or SDDM matrix has off-diagonals ≤ 0")
                 }
@@ -132,7 +143,7 @@ extension WeightedGraph {
                 let d = diagonal - rowWeight
                 // Rounding in a file written with 16 digits: allow 1e-12 relative below the row's weights.
                 guard d >= -1e-12 * max(rowWeight, 1) else {
-                    throw .input(file: file, line: nil, message: "row \(i + 1): diagonal \(diagonal) is below the row's off-diagonal weights \(rowWeight) (not diagonally dominant, so not SDDM)")
+                    throw fail(i, i, "row \(i + 1): diagonal \(diagonal) is below the row's off-diagonal weights \(rowWeight) (not diagonally dominant, so not SDDM)")
                 }
                 excess[i] = max(d, 0) <= 1e-12 * max(rowWeight, 1) ? 0 : d
             }

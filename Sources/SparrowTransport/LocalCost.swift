@@ -27,6 +27,16 @@ public struct LocalCost: Sendable {
         self.init(rowStart: (0...rows).map { $0 * columns }, columnIndices: nil, values: values)
     }
 
+    /// Adds every entry (global row, column, cost) to a digest.
+    func addRows(to digest: inout ContentDigest, firstRow: Int) {
+        for i in 0..<rows {
+            for e in rowStart[i]..<rowStart[i + 1] {
+                let j = columnIndices.map { Int($0[e]) } ?? (e - rowStart[i])
+                digest.add(row: firstRow + i, column: j, value: values[e])
+            }
+        }
+    }
+
     /// Row ranges of near-equal entry counts, one per thread.
     func threadRanges(_ threads: Int) -> [Range<Int>] {
         let parts = max(1, min(threads, rows))
@@ -68,8 +78,27 @@ public struct TransportProblem: Sendable {
         }
         let rowMass = communicator.allreduce(local, .sum)
         let columnMass = c.reduce(0, +)
+        guard rowMass.isFinite, columnMass.isFinite else {
+            throw .input(file: rowMass.isFinite ? columnSource : rowSource, line: nil, message: "the marginal's mass overflows (\(rowMass.isFinite ? columnMass : rowMass))")
+        }
         if abs(rowMass - columnMass) > 1e-9 * max(rowMass, columnMass) {
-            throw .usage("marginals differ in mass: \(rowSource) sums to \(rowMass), \(columnSource) to \(columnMass)")
+            // Named by the file the user gave (a uniform marginal takes the other's mass).
+            let uniformColumns = columnSource.hasPrefix("the uniform")
+            throw .input(file: uniformColumns ? rowSource : columnSource, line: nil,
+                         message: uniformColumns
+                            ? "sums to \(rowMass), but \(columnSource) has mass \(columnMass); the marginals must have equal mass"
+                            : "sums to \(columnMass), but \(rowSource) sums to \(rowMass); the marginals must have equal mass")
+        }
+    }
+
+    /// Refuses costs whose products with η leave double precision (every exponent the
+    /// solver forms is η times a cost difference): `largest` is the largest cost as scaled.
+    public static func checkScale(largest: Double, eta: Double, source: String) throws(SparrowError) {
+        guard largest.isFinite else {
+            throw .input(file: source, line: nil, message: "the costs overflow double precision (the largest is \(largest)); scale the data")
+        }
+        guard largest * eta <= 1e300 else {
+            throw .input(file: source, line: nil, message: "η = \(eta) times the largest cost \(largest) overflows double precision; use --normalize or a smaller --eta")
         }
     }
 }

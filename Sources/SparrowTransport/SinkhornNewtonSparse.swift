@@ -113,6 +113,7 @@ public final class EntropicTransport {
             var columnError = 0.0
             for j in 0..<problem.columns { columnError += abs(Foundation.exp(logColumns[j]) - problem.columnMarginal[j]) }
             error = columnError
+            try checkFinite()
             if var record = pending {
                 record.error = columnError
                 record.seconds = System.now() - sweepStart
@@ -163,6 +164,7 @@ public final class EntropicTransport {
         defer { statistics.newtonSeconds += System.now() - began }
         var current = evaluate(x, y, communicator: communicator)
         error = current.error
+        try checkFinite()
         let meanMarginal = totalMass / Double(max(1, problem.columns))
         while !converged, iterations < parameters.maxIterations {
             let stepStart = System.now()
@@ -213,6 +215,7 @@ public final class EntropicTransport {
                              communicator: communicator, observe: observe)
                 current = evaluate(x, y, communicator: communicator)
                 error = current.error
+                try checkFinite()
                 continue
             }
             current = next
@@ -223,6 +226,13 @@ public final class EntropicTransport {
                                          seconds: System.now() - stepStart)
             statistics.history.append(record)
             try observe(record, true)
+        }
+    }
+
+    /// The error is the same on every rank (computed from allreduced sums), so all throw alike.
+    private func checkFinite() throws(SparrowError) {
+        guard error.isFinite else {
+            throw .computation("the plan overflowed at iteration \(iterations) (marginal error \(error)): η times the costs or the duals are too large for double precision")
         }
     }
 

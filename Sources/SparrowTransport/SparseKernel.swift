@@ -52,6 +52,8 @@ public final class SparseKernelTransport {
     public let columnMarginal: [Double]
     public let options: SparseKernelOptions
     public let costScale: Double
+    /// No cost (as scaled) is larger: the joint bounding box's diagonal.
+    public let largestCost: Double
     public private(set) var stages: [SparseKernelStage] = []
     public private(set) var iterations = 0
     public private(set) var history: [TransportRecord] = []
@@ -59,7 +61,7 @@ public final class SparseKernelTransport {
     private let grid: TargetGrid
 
     public init(source: [Double], targets: [Double], dimension: Int, ground: GroundCost, partition: RowPartition,
-                rowMarginal: [Double], columnMarginal: [Double], options: SparseKernelOptions, costScale: Double) {
+                rowMarginal: [Double], columnMarginal: [Double], options: SparseKernelOptions, costScale: Double, largestCost: Double) {
         self.sourceCoordinates = source
         self.targetCoordinates = targets
         self.dimension = dimension
@@ -69,6 +71,7 @@ public final class SparseKernelTransport {
         self.columnMarginal = columnMarginal
         self.options = options
         self.costScale = costScale
+        self.largestCost = largestCost
         self.grid = TargetGrid(points: targets, dimension: dimension)
     }
 
@@ -89,36 +92,84 @@ public final class SparseKernelTransport {
         return min(final, (options.truncation + 1) / width)
     }
 
-    /// The truncated kernel's rows for the current duals and row images (rank-local).
-    func pattern(eta: Double, x: [Double], y: [Double], images: [Double], threads: Int) -> LocalCost {
+    /// The truncated kernel's rows for the current duals and row images (rank-local). The
+    /// candidates of a row are the targets near its image and the row's entries in the previous
+    /// kernel: a refresh never drops the support the previous solve put its mass on (without
+    /// them an image that moved could leave a support no plan with the marginals fits, seen
+    /// with the L1 cost). A row whose search finds nothing falls back to a scan of all targets.
+    func pattern(eta: Double, x: [Double], y: [Double], images: [Double], previous: LocalCost?, threads: Int) -> LocalCost {
         let d = dimension, reach = reach(eta), bound = options.truncation / eta
         let ranges = evenRanges(count: rows, parts: threads)
         let found = SharedBuffer<[(Int32, Double)]>(count: rows, repeating: [])
-        let (g, s, t, scale, ground) = (grid, sourceCoordinates, targetCoordinates, costScale, self.ground)
+        let (g, s, t, scale, ground, m) = (grid, sourceCoordinates, targetCoordinates, costScale, self.ground, columns)
         parallelTasks(ranges.count) { task in
             s.withUnsafeBufferPointer { sb in
                 t.withUnsafeBufferPointer { tb in
                     for i in ranges[task] {
                         var row: [(Int32, Double)] = []
                         var smallest = Double.infinity
-                        g.visit(near: Array(images[(i * d)..<((i + 1) * d)]), reach: reach) { j in
+                        let consider = { (j: Int) in
                             let c = ground.cost(sb.baseAddress! + i * d, tb.baseAddress! + j * d, dimension: d) / scale
                             smallest = min(smallest, c - x[i] - y[j])
                             row.append((Int32(j), c))
                         }
-                        // Kept: entries within e^(−θ) of the row's largest.
+                        g.visit(near: Array(images[(i * d)..<((i + 1) * d)]), reach: reach, consider)
+                        if let previous { for e in previous.rowStart[i]..<previous.rowStart[i + 1] { consider(Int(previous.columnIndices![e])) } }
+                        if row.isEmpty { for j in 0..<m { consider(j) } }
+                        // Kept: entries within e^(−θ) of the row's largest, each column once.
                         // A fresh array, sized to what is kept (the candidates' capacity is several times larger).
-                        found[i] = row.filter { $0.1 - x[i] - y[Int($0.0)] <= smallest + bound }.sorted { $0.0 < $1.0 }
+                        let kept = row.filter { $0.1 - x[i] - y[Int($0.0)] <= smallest + bound }.sorted { $0.0 < $1.0 }
+                        found[i] = kept.enumerated().filter { $0.offset == 0 || kept[$0.offset - 1].0 != $0.element.0 }.map(\.element)
                     }
                 }
             }
         }
+        return Self.assemble(found, rows: rows)
+    }
+
+    static func assemble(_ found: SharedBuffer<[(Int32, Double)]>, rows: Int) -> LocalCost {
         var rowStart = [0], columns: [Int32] = [], values: [Double] = []
         for i in 0..<rows {
             for (j, c) in found[i] { columns.append(j); values.append(c) }
             rowStart.append(values.count)
         }
         return LocalCost(rowStart: rowStart, columnIndices: columns, values: values)
+    }
+
+    /// Collective: the kernel with every target covered. A target no row kept (far from every
+    /// row's image) gets the entries within e^(−θ) of its column's largest over all sources:
+    /// each rank scans its rows for those targets only, and the column minima are allreduced.
+    func covered(_ cost: LocalCost, eta: Double, x: [Double], y: [Double], communicator: Communicator) -> LocalCost {
+        var coverage = [Double](repeating: 0, count: columns)
+        for j in cost.columnIndices! { coverage[Int(j)] = 1 }
+        communicator.allreduceSumInPlace(&coverage)
+        let uncovered = coverage.indices.filter { coverage[$0] == 0 }
+        guard !uncovered.isEmpty else { return cost }
+        let d = dimension, bound = options.truncation / eta, rows = self.rows
+        var reduced = [Double](repeating: 0, count: rows * uncovered.count)
+        var smallest = [Double](repeating: .infinity, count: uncovered.count)
+        sourceCoordinates.withUnsafeBufferPointer { sb in
+            targetCoordinates.withUnsafeBufferPointer { tb in
+                for i in 0..<rows {
+                    for (u, j) in uncovered.enumerated() {
+                        let c = ground.cost(sb.baseAddress! + i * d, tb.baseAddress! + j * d, dimension: d) / costScale
+                        reduced[i * uncovered.count + u] = c
+                        smallest[u] = min(smallest[u], c - x[i] - y[j])
+                    }
+                }
+            }
+        }
+        smallest = communicator.allreduce(smallest, .min)
+        let merged = SharedBuffer<[(Int32, Double)]>(count: rows, repeating: [])
+        for i in 0..<rows {
+            var row = (cost.rowStart[i]..<cost.rowStart[i + 1]).map { (cost.columnIndices![$0], cost.values[$0]) }
+            for (u, j) in uncovered.enumerated() {
+                let c = reduced[i * uncovered.count + u]
+                if c - x[i] - y[j] <= smallest[u] + bound { row.append((Int32(j), c)) }
+            }
+            merged[i] = row.sorted { $0.0 < $1.0 }
+        }
+        return Self.assemble(merged, rows: rows)
     }
 
     /// Each local row's barycentric image Σ_j P_ij q_j / Σ_j P_ij from the solver's last plan.
@@ -158,19 +209,17 @@ public final class SparseKernelTransport {
                 // The previous solve's plan goes before the next kernel is built (it is recomputed if that solve is the answer).
                 let started = solver != nil
                 solver?.releasePlan()
-                let cost = pattern(eta: stageEta, x: x, y: y, images: images, threads: parameters.threads)
-                try MemoryBudget.check(Double(cost.entries) * TransportSetup.bytesPerEntry, for: "a sparse kernel of \(cost.entries) entries on this rank") {
-                    .computation($0)
+                let cost = covered(pattern(eta: stageEta, x: x, y: y, images: images, previous: solver?.problem.cost, threads: parameters.threads),
+                                   eta: stageEta, x: x, y: y, communicator: communicator)
+                // Rank-local, agreed: a rank over its memory budget fails them all.
+                try communicator.everywhere { () throws(SparrowError) in
+                    try MemoryBudget.check(Double(cost.entries) * TransportSetup.bytesPerEntry, for: "a sparse kernel of \(cost.entries) entries on this rank") {
+                        .computation($0)
+                    }
                 }
                 // The pattern's identity: its size and a checksum of its columns, summed over ranks.
                 var checksum = 0.0
                 for i in 0..<cost.rows { for e in cost.rowStart[i]..<cost.rowStart[i + 1] { checksum += Double(i &+ 7919 &* Int(cost.columnIndices![e]) % 1_000_003) } }
-                var coverage = [Double](repeating: 0, count: columns)
-                for j in cost.columnIndices! { coverage[Int(j)] = 1 }
-                communicator.allreduceSumInPlace(&coverage)
-                if let empty = coverage.firstIndex(of: 0) {
-                    throw .computation("the sparse kernel at η = \(stageEta) leaves target point \(empty + 1) without any source within reach; use the dense kernel or a smaller --eta")
-                }
                 let newSignature = communicator.allreduce([Double(cost.entries), checksum], .sum)
                 if refresh > 0, newSignature == signature { break }
                 signature = newSignature
@@ -232,13 +281,13 @@ struct TargetGrid: Sendable {
         let size = dimension > 1 ? (width * height / cells).squareRoot() : width / cells
         cell = max(size, 1e-12)
         low = lo
-        cellsX = min(1 << 15, Int(width / cell) + 1)
-        cellsY = dimension > 1 ? min(1 << 15, Int(height / cell) + 1) : 1
+        cellsX = Int.clamping(width / cell, to: 0...(1 << 15 - 1)) + 1
+        cellsY = dimension > 1 ? Int.clamping(height / cell, to: 0...(1 << 15 - 1)) + 1 : 1
         var counts = [Int](repeating: 0, count: cellsX * cellsY + 1)
         var owner = [Int](repeating: 0, count: count)
         for j in 0..<count {
-            let cx = min(cellsX - 1, Int((points[j * dimension] - lo.0) / cell))
-            let cy = dimension > 1 ? min(cellsY - 1, Int((points[j * dimension + 1] - lo.1) / cell)) : 0
+            let cx = Int.clamping((points[j * dimension] - lo.0) / cell, to: 0...(cellsX - 1))
+            let cy = dimension > 1 ? Int.clamping((points[j * dimension + 1] - lo.1) / cell, to: 0...(cellsY - 1)) : 0
             owner[j] = cy * cellsX + cx
             counts[owner[j] + 1] += 1
         }
@@ -251,15 +300,29 @@ struct TargetGrid: Sendable {
     }
 
     /// Calls `body(j)` for every target in the cells within `reach` of `center` (first two coordinates).
+    /// Cell numbers are clamped before they become Ints: a huge reach or a far centre visits the
+    /// grid's edge or nothing, never traps.
     func visit(near center: [Double], reach: Double, _ body: (Int) -> Void) {
-        let x0 = Int(((center[0] - reach - low.0) / cell).rounded(.down)), x1 = Int(((center[0] + reach - low.0) / cell).rounded(.down))
-        let y0 = dimension > 1 ? Int(((center[1] - reach - low.1) / cell).rounded(.down)) : 0
-        let y1 = dimension > 1 ? Int(((center[1] + reach - low.1) / cell).rounded(.down)) : 0
-        for cy in max(0, y0)...max(0, min(cellsY - 1, y1)) where cy <= y1 && y0 < cellsY {
-            for cx in max(0, x0)...max(0, min(cellsX - 1, x1)) where cx <= x1 && x0 < cellsX {
+        guard let xs = cells(center[0] - reach - low.0, center[0] + reach - low.0, count: cellsX) else { return }
+        let ys: ClosedRange<Int>
+        if dimension > 1 {
+            guard let found = cells(center[1] - reach - low.1, center[1] + reach - low.1, count: cellsY) else { return }
+            ys = found
+        } else {
+            ys = 0...0
+        }
+        for cy in ys {
+            for cx in xs {
                 let c = cy * cellsX + cx
                 for k in start[c]..<start[c + 1] { body(Int(members[k])) }
             }
         }
+    }
+
+    /// The cells [lo, hi] (offsets from the grid's corner) covers along an axis of `count` cells, or nil.
+    private func cells(_ lo: Double, _ hi: Double, count: Int) -> ClosedRange<Int>? {
+        let first = max(0, Int.clamping((lo / cell).rounded(.down), to: -1...count))
+        let last = min(count - 1, Int.clamping((hi / cell).rounded(.down), to: -1...count))
+        return first <= last ? first...last : nil
     }
 }

@@ -31,9 +31,9 @@ struct SparsifiedHessian {
     static let binCount = 8 * 1080
 
     static func bin(_ p: Double) -> Int {
-        // Entries are at most e⁻¹·(row scale) ≤ 1 in practice; larger ones share bin 0.
-        let b = Int(-Foundation.log2(p) * binsPerOctave)
-        return min(max(b, 0), binCount - 1)
+        // Entries are at most e⁻¹·(row scale) ≤ 1 in practice; larger ones share bin 0, and an
+        // entry that underflowed to 0 (log2 = −∞) the last bin.
+        Int.clamping(-Foundation.log2(p) * binsPerOctave, to: 0...(binCount - 1))
     }
 
     static func edge(_ bin: Int) -> Double { Foundation.exp2(-Double(bin) / binsPerOctave) }

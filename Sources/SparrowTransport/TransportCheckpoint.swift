@@ -3,31 +3,66 @@ import SparrowCore
 import SparrowMPI
 
 /// The state of a transport solve after an iteration, recorded so a killed run
-/// resumes to the same answer: the duals (x then y, one array written by rank 0
-/// with the atomic writer, 17 significant digits) and a state file — problem
-/// identity, counters, the shift factor and the history — written last, so its
-/// presence marks a complete record. The solver's next step depends on nothing
-/// else, so a resumed run repeats the uninterrupted run's steps.
+/// resumes to the same answer: the duals (x then y, one array named by its
+/// iteration, written by rank 0 with the atomic writer, 17 significant digits)
+/// and a state file — problem identity, a digest of the problem's data,
+/// counters, the shift factor and the history — written last, so its presence
+/// marks a complete record; the previous iteration's duals are removed only
+/// after it, so a crash in the middle of a record leaves the previous one
+/// whole. Non-finite duals are never recorded, and a checkpoint holding one,
+/// or one whose plan overflows, is refused. The solver's next step depends on
+/// nothing else, so a resumed run repeats the uninterrupted run's steps.
 public struct TransportCheckpoint {
     public let directory: String
     public let stem: String
+    /// The problem's digest (`prepare`): a resume on other data is refused.
+    public private(set) var dataDigest = ""
 
     public init(directory: String, stem: String = "ot") {
         self.directory = directory
         self.stem = stem
     }
 
-    private var dualsPath: String { "\(directory)/\(stem).duals.mtx" }
+    private func dualsPath(_ iteration: Int) -> String { "\(directory)/\(stem).iteration\(iteration).duals.mtx" }
     private var statePath: String { "\(directory)/\(stem).state" }
 
-    /// Collective: gathers the duals and writes the record on rank 0.
+    /// Collective: identifies the problem (costs and marginals) the checkpoint belongs to, the same at any P.
+    public mutating func prepare(_ problem: TransportProblem, communicator: Communicator) {
+        var digest = ContentDigest()
+        let first = problem.partition.range(of: communicator.rank).lowerBound
+        problem.cost.addRows(to: &digest, firstRow: first)
+        for (i, r) in problem.rowMarginal.enumerated() { digest.add(row: first + i, column: -1, value: r) }
+        if communicator.isRoot {
+            for (j, c) in problem.columnMarginal.enumerated() { digest.add(row: -2, column: j, value: c) }
+        }
+        dataDigest = digest.combined(communicator).description
+    }
+
+    /// Collective, after each iteration: records every `every` resumable iterations; when any
+    /// rank recorded a SIGTERM or SIGINT, records now and ends the run resumable.
+    public func atIteration(_ solver: EntropicTransport, _ record: TransportRecord, resumable: Bool, every: Int,
+                            hint: String, communicator: Communicator) throws(SparrowError) {
+        guard resumable else { return }
+        let stop = communicator.agreedStop()
+        if stop != 0 || record.iteration % every == 0 { try self.record(solver, communicator: communicator) }
+        if stop != 0 { throw .stopped(by: stop, "at iteration \(record.iteration); checkpoint in \(directory)\(hint)") }
+    }
+
+    /// Collective: gathers the duals and writes the record on rank 0 (never non-finite duals).
     public func record(_ solver: EntropicTransport, communicator: Communicator) throws(SparrowError) {
+        try communicator.everywhere { () throws(SparrowError) in
+            guard solver.x.allSatisfy(\.isFinite), solver.y.allSatisfy(\.isFinite) else {
+                throw .computation("the duals became non-finite at iteration \(solver.iterations); the last checkpoint in \(directory) is kept")
+            }
+        }
         let duals = try TransportOutput.gatherDuals(solver, communicator: communicator)
-        let n = solver.problem.rows, m = solver.problem.columns
+        let n = solver.problem.rows, m = solver.problem.columns, iteration = solver.iterations
         _ = try communicator.onRoot { () throws(SparrowError) in
-            try MatrixMarket.write(DenseMatrix(rows: n + m, columns: 1, values: duals!), to: dualsPath,
-                                   comment: "iteration \(solver.iterations)")
-            try AtomicFileWriter.write(Self.state(solver), to: statePath)
+            let previous = (try? System.readWholeFile(statePath, limit: 64 << 20)).flatMap { Self.recordedIteration(String(decoding: $0, as: UTF8.self)) }
+            try MatrixMarket.write(DenseMatrix(rows: n + m, columns: 1, values: duals!), to: dualsPath(iteration),
+                                   comment: "iteration \(iteration)")
+            try AtomicFileWriter.write(state(solver), to: statePath)
+            if let previous, previous != iteration { System.removeFile(dualsPath(previous)) }
         }
     }
 
@@ -41,23 +76,41 @@ public struct TransportCheckpoint {
         }
         let state = communicator.broadcast(text ?? "")
         let owned = solver.problem.partition.range(of: communicator.rank)
-        let restored = try communicator.everywhere { () throws(SparrowError) -> (Parsed, [Double]) in
-            let parsed = try Self.parse(state, expecting: solver, file: statePath)
-            let mapped = try MappedFile(path: dualsPath)
-            let head = String(decoding: mapped.bytes.prefix(200), as: UTF8.self)
-            guard head.split(separator: "\n").contains(where: { $0 == "% iteration \(parsed.iterations)" }) else {
-                throw .input(file: dualsPath, line: nil, message: "duals are not from iteration \(parsed.iterations) of the checkpoint state")
+        let n = solver.problem.rows, m = solver.problem.columns
+        let restored = try communicator.everywhere { () throws(SparrowError) -> (Parsed, [Double], [Double]) in
+            let parsed = try parse(state, expecting: solver, file: statePath)
+            let path = dualsPath(parsed.iterations)
+            // This rank's rows of x and all of y, read from the file for those rows only.
+            let columns = try DenseSpec.parseOwned(path, rows: n + m, owned: owned, field: "checkpoint")
+            let tail = try DenseSpec.parseOwned(path, rows: n + m, owned: n..<(n + m), field: "checkpoint")
+            guard columns.count == 1, tail.count == 1 else {
+                throw .input(file: path, line: nil, message: "expected \(n + m) × 1 duals")
             }
-            let duals = try MatrixMarket.parse(mapped.bytes, file: dualsPath).dense()
-            let n = solver.problem.rows, m = solver.problem.columns
-            guard duals.rows == n + m, duals.columns == 1 else {
-                throw .input(file: dualsPath, line: nil, message: "expected \(n + m) × 1 duals, found \(duals.rows) × \(duals.columns)")
+            if let bad = (columns[0] + tail[0]).first(where: { !$0.isFinite }) {
+                throw .input(file: path, line: nil, message: "a dual is \(bad); a checkpoint must hold finite numbers")
             }
-            return (parsed, duals.values)
+            return (parsed, columns[0], tail[0])
         }
-        let (parsed, duals) = restored
-        solver.restore(x: Array(duals[owned]), y: Array(duals[solver.problem.rows...]), sinkhornSweeps: parsed.sweeps,
-                       newtonSteps: parsed.newtonSteps, shiftFactor: parsed.shiftFactor, history: parsed.history)
+        let (parsed, x, y) = restored
+        solver.restore(x: x, y: y, sinkhornSweeps: parsed.sweeps, newtonSteps: parsed.newtonSteps, shiftFactor: parsed.shiftFactor,
+                       history: parsed.history)
+        // Duals that are finite but absurd (one set to 1e308) overflow the plan: refused, never iterated on.
+        let error = solver.figures(communicator: communicator).marginalError
+        guard error.isFinite else {
+            throw .input(file: dualsPath(parsed.iterations), line: nil,
+                         message: "the checkpoint's duals give a plan that overflows (marginal error \(error)); refusing to resume from it")
+        }
+    }
+
+    /// The iteration a state file records, if readable.
+    static func recordedIteration(_ text: String) -> Int? {
+        var sweeps: Int?, newton: Int?
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("sweeps ") { sweeps = Int(line.dropFirst(7)) }
+            if line.hasPrefix("newton_steps ") { newton = Int(line.dropFirst(13)) }
+        }
+        guard let sweeps, let newton else { return nil }
+        return sweeps + newton
     }
 
     struct Parsed {
@@ -75,8 +128,8 @@ public struct TransportCheckpoint {
                 ("method", p.method.rawValue), ("warmup", "\(p.warmupSweeps)"), ("drop", "\(p.dropFraction)")]
     }
 
-    static func state(_ solver: EntropicTransport) -> String {
-        var lines = identity(solver).map { "\($0.0) \($0.1)" }
+    func state(_ solver: EntropicTransport) -> String {
+        var lines = (Self.identity(solver) + [("data", dataDigest)]).map { "\($0.0) \($0.1)" }
         lines.append("sweeps \(solver.statistics.sinkhornSweeps)")
         lines.append("newton_steps \(solver.statistics.newtonSteps)")
         lines.append("shift_factor \(solver.shiftFactor)")
@@ -86,7 +139,7 @@ public struct TransportCheckpoint {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func parse(_ text: String, expecting solver: EntropicTransport, file: String) throws(SparrowError) -> Parsed {
+    func parse(_ text: String, expecting solver: EntropicTransport, file: String) throws(SparrowError) -> Parsed {
         var fields: [String: String] = [:]
         var history: [TransportRecord] = []
         for (number, line) in text.split(separator: "\n").enumerated() {
@@ -102,8 +155,11 @@ public struct TransportCheckpoint {
                 throw .input(file: file, line: number + 1, message: "unreadable checkpoint line")
             }
         }
-        for (key, value) in identity(solver) where fields[key] != value {
+        for (key, value) in Self.identity(solver) where fields[key] != value {
             throw .usage("--resume: the checkpoint in \(file) was written with \(key) \(fields[key] ?? "(missing)"), this run has \(value)")
+        }
+        guard fields["data"] == dataDigest else {
+            throw .usage("--resume: the checkpoint in \(file) was made from another problem (data digest \(fields["data"] ?? "missing"), this problem \(dataDigest))")
         }
         guard let sweeps = fields["sweeps"].flatMap(Int.init), let newton = fields["newton_steps"].flatMap(Int.init),
               let shift = fields["shift_factor"].flatMap(Double.init), sweeps >= 0, newton >= 0, shift > 0 else {

@@ -25,14 +25,27 @@ public struct TransportParameters: Sendable, Equatable {
 
     public init() {}
 
-    public func validate() throws(SparrowError) {
-        guard eta.isFinite, eta > 0 else { throw .field(name: "eta", message: "must be a positive number, got \(eta)") }
-        guard tolerance.isFinite, tolerance > 0 else { throw .field(name: "tol", message: "must be positive, got \(tolerance)") }
-        guard maxIterations >= 1 else { throw .field(name: "max_iterations", message: "must be ≥ 1, got \(maxIterations)") }
-        guard warmupSweeps >= 0 else { throw .field(name: "warmup", message: "must be ≥ 0, got \(warmupSweeps)") }
-        guard dropFraction >= 0, dropFraction < 1 else {
-            throw .field(name: "drop", message: "must be in [0, 1), got \(dropFraction)")
-        }
+    /// The numeric options (flags of `sparrow ot`, keys of the ot step).
+    public enum Options {
+        /// η: between these, η·C and the duals (about log(n)/η) stay far from overflow.
+        public static let eta = NumericOption("eta", real: 1e-9, 1e12)
+        /// Marginal L1 error; below 1e-15 no double-precision plan reaches it.
+        public static let tolerance = NumericOption("tol", real: 1e-15, 1e6)
+        public static let maxIterations = NumericOption("max_iterations", 1...100_000_000)
+        public static let warmup = NumericOption("warmup", 0...1_000_000)
+        public static let drop = NumericOption("drop", real: 0, 1, upperOpen: true)
+        public static let planThreshold = NumericOption("plan_threshold", real: 0, 1e300)
+        /// θ of the sparse kernel: e^(−θ) must stay a normal double.
+        public static let truncation = NumericOption("truncation", real: 5, 700)
+    }
+
+    /// `naming` says how messages name the values (flags or job keys).
+    public func validate(_ naming: NumericOption.Naming = .flags) throws(SparrowError) {
+        _ = try Options.eta.checked(eta, naming)
+        _ = try Options.tolerance.checked(tolerance, naming)
+        _ = try Options.maxIterations.checked(maxIterations, naming)
+        _ = try Options.warmup.checked(warmupSweeps, naming)
+        _ = try Options.drop.checked(dropFraction, naming)
     }
 }
 

@@ -13,12 +13,14 @@ public enum TransportOutput {
     }
 
     /// Writes the duals as an (n + m) × 1 array: x, then y (collective).
-    public static func writeDuals(_ solver: EntropicTransport, to path: String, communicator: Communicator) throws(SparrowError) {
+    public static func writeDuals(_ solver: EntropicTransport, to path: String, into outputs: OutputSet? = nil,
+                                  communicator: Communicator) throws(SparrowError) {
         let duals = try gatherDuals(solver, communicator: communicator)
         let (n, m, eta) = (solver.problem.rows, solver.problem.columns, solver.parameters.eta)
         _ = try communicator.onRoot { () throws(SparrowError) in
             try MatrixMarket.write(DenseMatrix(rows: n + m, columns: 1, values: duals!), to: path,
-                                   comment: "Sparrow transport duals: rows 1..\(n) are x, rows \(n + 1)..\(n + m) are y;\nplan P_ij = exp(eta*(x_i + y_j - C_ij) - 1), eta = \(eta)")
+                                   comment: "Sparrow transport duals: rows 1..\(n) are x, rows \(n + 1)..\(n + m) are y;\nplan P_ij = exp(eta*(x_i + y_j - C_ij) - 1), eta = \(eta)",
+                                   into: outputs)
         }
     }
 
@@ -37,10 +39,10 @@ public enum TransportOutput {
     }
 
     public static func writePlan(_ solver: EntropicTransport, threshold: Double, to path: String, threads: Int,
-                                 communicator: Communicator) throws(SparrowError) {
+                                 into outputs: OutputSet? = nil, communicator: Communicator) throws(SparrowError) {
         let plan = try gatherPlan(solver, threshold: threshold, communicator: communicator)
         _ = try communicator.onRoot { () throws(SparrowError) in
-            try MatrixMarket.write(plan!, to: path, comment: "Sparrow transport plan: entries >= \(threshold)", threads: threads)
+            try MatrixMarket.write(plan!, to: path, comment: "Sparrow transport plan: entries >= \(threshold)", threads: threads, into: outputs)
         }
     }
 }

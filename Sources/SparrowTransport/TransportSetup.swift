@@ -36,6 +36,13 @@ public struct LoadedTransport: Sendable {
 }
 
 public enum TransportSetup {
+    /// Collective: refuses a problem whose largest cost times η leaves double precision
+    /// (`source` names the file in the message).
+    public static func checkScale(_ loaded: LoadedTransport, eta: Double, source: String, communicator: Communicator) throws(SparrowError) {
+        let largest = communicator.allreduce(loaded.problem.cost.values.max() ?? 0, .max)
+        try communicator.everywhere { () throws(SparrowError) in try TransportProblem.checkScale(largest: largest, eta: eta, source: source) }
+    }
+
     /// Bytes per local dense entry: the cost, the plan of a Newton step, and a kept Hessian entry (value and column).
     static let bytesPerEntry = 8.0 + 8.0 + 12.0
 
@@ -197,16 +204,22 @@ extension TransportSetup {
         let partition = RowPartition.uniform(rows: s.count, parts: comm.size)
         let owned = partition.range(of: comm.rank)
         let d = s.dimension
+        // No cost exceeds the joint bounding box's diagonal (squared, or in L1).
+        var extent = 0.0, l1 = 0.0
+        for k in 0..<d {
+            var lo = Double.infinity, hi = -Double.infinity
+            for p in [s, t] { for i in 0..<p.count { lo = min(lo, p.coordinates[i * d + k]); hi = max(hi, p.coordinates[i * d + k]) } }
+            extent += (hi - lo) * (hi - lo)
+            l1 += hi - lo
+        }
+        let bound = source.groundCost == .sqeuclidean ? extent : l1
+        guard bound.isFinite else {
+            throw .input(file: source.sourcePoints!, line: nil,
+                         message: "the points are so far apart that their \(source.groundCost == .sqeuclidean ? "squared distances" : "distances") overflow double precision (with \(source.targetPoints!)); scale the coordinates")
+        }
         var scale = 1.0
         if source.normalize {
-            var extent = 0.0, l1 = 0.0
-            for k in 0..<d {
-                var lo = Double.infinity, hi = -Double.infinity
-                for p in [s, t] { for i in 0..<p.count { lo = min(lo, p.coordinates[i * d + k]); hi = max(hi, p.coordinates[i * d + k]) } }
-                extent += (hi - lo) * (hi - lo)
-                l1 += hi - lo
-            }
-            scale = source.groundCost == .sqeuclidean ? extent : l1
+            scale = bound
             if !(scale > 0) { scale = 1 }
         }
         let marginals = try comm.everywhere { () throws(SparrowError) -> ([Double], [Double]) in
@@ -220,6 +233,6 @@ extension TransportSetup {
                                             columnSource: source.columnMarginalPath ?? "the uniform column marginal", communicator: comm)
         return SparseKernelTransport(source: Array(s.coordinates[(owned.lowerBound * d)..<(owned.upperBound * d)]), targets: t.coordinates,
                                      dimension: d, ground: source.groundCost, partition: partition, rowMarginal: marginals.0,
-                                     columnMarginal: marginals.1, options: options, costScale: scale)
+                                     columnMarginal: marginals.1, options: options, costScale: scale, largestCost: bound / scale)
     }
 }

@@ -21,22 +21,22 @@ struct Complete: ParsableCommand {
         """)
 
     @Argument(help: "Observed entries (coordinate .mtx).") var ratings: String
-    @Option(help: "Rank k of the factorization.") var rank: Int
-    @Option(help: "ALS-WR regularization λ (each row's ridge is λ·its observations).") var lambda: Double = 0.1
-    @Option(help: "Sweeps (each solves every row of U, then of V).") var sweeps: Int = 10
-    @Option(help: "als (exact row solves) or robust (warm-started preconditioned CG per row).") var method: String = "als"
+    @Option(parsing: .unconditional, help: "Rank k of the factorization.") var rank: Int
+    @Option(parsing: .unconditional, help: "ALS-WR regularization λ (each row's ridge is λ·its observations).") var lambda: Double = 0.1
+    @Option(parsing: .unconditional, help: "Sweeps (each solves every row of U, then of V).") var sweeps: Int = 10
+    @Option(parsing: .unconditional, help: "als (exact row solves) or robust (warm-started preconditioned CG per row).") var method: String = "als"
     @Flag(help: "Model a global mean and row and column biases.") var biases = false
-    @Option(help: "spectral (top-k SVD of the rescaled observations) or random.") var `init`: String = "spectral"
-    @Option(help: "Random seed (initialization, sketches).") var seed: UInt64 = 1
-    @Option(name: .customLong("inner-iterations"), help: "CG steps per row and half-sweep (robust; default 3).") var innerIterations: Int?
-    @Option(help: "CG preconditioner: jacobi or sketch (robust; default jacobi).") var preconditioner: String?
-    @Option(help: "Held-out entries (coordinate .mtx): RMSE per sweep, predictions to PREFIX.test.mtx.") var test: String?
-    @Option(help: "Pairs to predict (coordinate .mtx; values ignored): PREFIX.predictions.mtx.") var predict: String?
-    @Option(help: "Write each row's N best unobserved columns to PREFIX.top.mtx.") var top: Int?
-    @Option(help: "Directory for checkpoints of U and V.") var checkpoint: String?
-    @Option(help: "Sweeps between checkpoints.") var every: Int = 1
+    @Option(parsing: .unconditional, help: "spectral (top-k SVD of the rescaled observations) or random.") var `init`: String = "spectral"
+    @Option(parsing: .unconditional, help: "Random seed (initialization, sketches).") var seed: UInt64 = 1
+    @Option(name: .customLong("inner-iterations"), parsing: .unconditional, help: "CG steps per row and half-sweep (robust; default 3).") var innerIterations: Int?
+    @Option(parsing: .unconditional, help: "CG preconditioner: jacobi or sketch (robust; default jacobi).") var preconditioner: String?
+    @Option(parsing: .unconditional, help: "Held-out entries (coordinate .mtx): RMSE per sweep, predictions to PREFIX.test.mtx.") var test: String?
+    @Option(parsing: .unconditional, help: "Pairs to predict (coordinate .mtx; values ignored): PREFIX.predictions.mtx.") var predict: String?
+    @Option(parsing: .unconditional, help: "Write each row's N best unobserved columns to PREFIX.top.mtx.") var top: Int?
+    @Option(parsing: .unconditional, help: "Directory for checkpoints of U and V.") var checkpoint: String?
+    @Option(parsing: .unconditional, help: "Sweeps between checkpoints.") var every: Int = 1
     @Flag(help: "Continue from the checkpoint in --checkpoint DIR.") var resume = false
-    @Option(name: .short, help: "Output prefix.") var output: String?
+    @Option(name: .short, parsing: .unconditional, help: "Output prefix.") var output: String?
     @OptionGroup var common: CommonOptions
 
     func parameters(threads: Int) throws(SparrowError) -> CompletionParameters {
@@ -64,9 +64,10 @@ struct Complete: ParsableCommand {
             }
             p.preconditioner = c
         }
-        guard every >= 1 else { throw .field(name: "--every", message: "must be ≥ 1, got \(every)") }
+        try p.validate(.flags)
+        _ = try NumericOption.every.checked(every, .flags)
+        if let top { _ = try CompletionParameters.Options.top.checked(top, .flags) }
         if resume, checkpoint == nil { throw .usage("--resume needs --checkpoint DIR") }
-        if let top, top < 1 { throw .field(name: "--top", message: "must be ≥ 1, got \(top)") }
         if output == nil, predict != nil || top != nil { throw .usage("--predict and --top write files: give -o PREFIX") }
         return p
     }
@@ -82,27 +83,31 @@ struct Complete: ParsableCommand {
         let data = try report.measure("read") { () throws(SparrowError) in
             try RatingsFile.load(ratings, threads: common.threadCount, communicator: comm)
         }
+        // Everything that can be refused is checked before the fit: the rank against the shape,
+        // memory, the --top lists and the --predict pairs.
         try comm.everywhere { () throws(SparrowError) in
-            do throws(SparrowError) { try parameters.validate(users: data.users, items: data.items) } catch {
-                if case let .field(name, message) = error { throw .field(name: "--" + name.replacingUnderscores(), message: message) }
-                throw error
-            }
+            try parameters.validate(users: data.users, items: data.items, .flags)
             try MemoryBudget.check(parameters.estimatedBytes(ownedUsers: data.byUser.local.rows, ownedItems: data.byItem.local.rows,
                                                              partnerRows: data.receivedRows, longestRow: data.longestRow),
                                    for: "rank-\(parameters.rank) factors of a \(data.users) × \(data.items) matrix") { .field(name: "--rank", message: $0) }
+            if let top { try TopRecommendations.check(count: top, ratings: data, parameters: parameters, naming: .flags) }
         }
         parameters.threads = common.threadCount
         let model = AlternatingMinimization(ratings: data, parameters: parameters)
         if let test {
             let matrix = try report.measure("read") { () throws(SparrowError) in try loadPairs(test, comm) }
-            model.test = try PairSet(matrix, source: test, ratings: data, communicator: comm)
+            model.test = try PairSet(matrix, source: test, sizeLine: sizeLine(test), ratings: data, communicator: comm)
         }
-        let store = try checkpoint.map { (directory: String) throws(SparrowError) -> CompletionCheckpoint in
+        let predictions = try predict.map { (path: String) throws(SparrowError) in
+            try PairSet(try loadPairs(path, comm), source: path, sizeLine: sizeLine(path), ratings: data, communicator: comm)
+        }
+        var store = try checkpoint.map { (directory: String) throws(SparrowError) -> CompletionCheckpoint in
             _ = try comm.onRoot { () throws(SparrowError) in
                 if !System.isDirectory(directory) { try System.makeDirectories(directory) }
             }
             return CompletionCheckpoint(directory: directory)
         }
+        store?.prepare(data, communicator: comm)
         var resumedAt = 0
         if resume, let store {
             try store.restore(model, communicator: comm)
@@ -113,11 +118,14 @@ struct Complete: ParsableCommand {
         }
         let progress = comm.isRoot && !common.quiet
         let sweepStart = System.now()
-        try model.run(checkpoint: store, every: every, communicator: comm) { (record: SweepRecord) throws(SparrowError) in
-            if progress { System.printError(AlternatingMinimization.describe(record, of: parameters.sweeps)) }
+        // With a checkpoint, SIGTERM/SIGINT end the run after the current sweep, recorded.
+        try ProcessSignals.deferringStops(if: store != nil) { () throws(SparrowError) in
+            try model.run(checkpoint: store, every: every, communicator: comm) { (record: SweepRecord) throws(SparrowError) in
+                if progress { System.printError(AlternatingMinimization.describe(record, of: parameters.sweeps)) }
+            }
         }
         report.time("sweeps", System.now() - sweepStart)
-        if let output { try writeOutputs(model, prefix: output, &report, comm) }
+        if let output { try writeOutputs(model, predictions, prefix: output, &report, comm) }
         let stats = model.statistics
         report.metric("users", data.users)
         report.metric("items", data.items)
@@ -160,45 +168,44 @@ struct Complete: ParsableCommand {
             + (r.meanInnerIterations > 0 ? [("cg_steps_per_row", .number(r.meanInnerIterations))] : [])
     }
 
+    /// The size line of a Matrix Market file (after its banner and comments), for shape messages.
+    private func sizeLine(_ path: String) -> Int? {
+        (try? MatrixMarket.readHeader(path: path)).map { $0.dataLine - 1 }
+    }
+
     private func loadPairs(_ path: String, _ comm: Communicator) throws(SparrowError) -> DistributedCSR {
         var options = DistributedLoader.Options()
         options.threads = common.threadCount
         return try DistributedLoader.load(path: path, options: options, communicator: comm)
     }
 
-    private func writeOutputs(_ model: AlternatingMinimization, prefix: String, _ report: inout Report, _ comm: Communicator) throws(SparrowError) {
+    /// Every output under a temporary name, renamed together when all were written.
+    private func writeOutputs(_ model: AlternatingMinimization, _ predictions: PairSet?, prefix: String, _ report: inout Report,
+                              _ comm: Communicator) throws(SparrowError) {
         let writeStart = System.now()
         _ = try comm.onRoot { () throws(SparrowError) in
             let directory = prefix.lastIndex(of: "/").map { String(prefix[..<$0]) } ?? "."
             if !directory.isEmpty, !System.isDirectory(directory) { try System.makeDirectories(directory) }
         }
+        let outputs = OutputSet()
         // Each rank writes its own rows of the factors.
         let factors = CompletionFactors(model)
-        try factors.users.write(to: prefix + ".U.mtx", communicator: comm)
-        try factors.items.write(to: prefix + ".V.mtx", communicator: comm)
-        if let b = factors.userBiases { try b.write(to: prefix + ".user_bias.mtx", communicator: comm) }
-        if let b = factors.itemBiases { try b.write(to: prefix + ".item_bias.mtx", communicator: comm) }
-        if let testSet = model.test { try writeSparse(try testSet.predictedMatrix(model, communicator: comm), prefix + ".test.mtx", comm) }
-        if let predict {
-            let pairs = try PairSet(try loadPairs(predict, comm), source: predict, ratings: model.ratings, communicator: comm)
-            try writeSparse(try pairs.predictedMatrix(model, communicator: comm), prefix + ".predictions.mtx", comm)
+        try factors.users.write(to: prefix + ".U.mtx", into: outputs, communicator: comm)
+        try factors.items.write(to: prefix + ".V.mtx", into: outputs, communicator: comm)
+        if let b = factors.userBiases { try b.write(to: prefix + ".user_bias.mtx", into: outputs, communicator: comm) }
+        if let b = factors.itemBiases { try b.write(to: prefix + ".item_bias.mtx", into: outputs, communicator: comm) }
+        if let testSet = model.test { try writeSparse(try testSet.predictedMatrix(model, communicator: comm), prefix + ".test.mtx", outputs, comm) }
+        if let predictions {
+            try writeSparse(try predictions.predictedMatrix(model, communicator: comm), prefix + ".predictions.mtx", outputs, comm)
         }
         if let top {
-            try comm.everywhere { () throws(SparrowError) in
-                let n = Double(model.ratings.items), k = Double(model.parameters.rank + 1)
-                try MemoryBudget.check(n * k * 8 * 2 + 256 * n * 8 + Double(model.ratings.byUser.local.rows * top) * 12,
-                                       for: "top-\(top) lists over \(model.ratings.items) columns") { .field(name: "--top", message: $0) }
-            }
-            try writeSparse(try TopRecommendations.compute(model, count: top, communicator: comm), prefix + ".top.mtx", comm)
+            try writeSparse(try TopRecommendations.compute(model, count: top, communicator: comm), prefix + ".top.mtx", outputs, comm)
         }
+        try comm.commit(outputs)
         report.time("write", System.now() - writeStart)
     }
 
-    private func writeSparse(_ matrix: DistributedCSR, _ path: String, _ comm: Communicator) throws(SparrowError) {
-        try matrix.write(to: path, threads: common.threadCount, communicator: comm)
+    private func writeSparse(_ matrix: DistributedCSR, _ path: String, _ outputs: OutputSet, _ comm: Communicator) throws(SparrowError) {
+        try matrix.write(to: path, threads: common.threadCount, into: outputs, communicator: comm)
     }
-}
-
-private extension String {
-    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 }

@@ -13,10 +13,10 @@ struct Convert: ParsableCommand {
         """)
 
     @Argument(help: "Input Matrix Market file.") var input: String
-    @Option(name: .short, help: "Output Matrix Market file.") var output: String
+    @Option(name: .short, parsing: .unconditional, help: "Output Matrix Market file.") var output: String
     @Flag(help: "Write the transpose.") var transpose = false
-    @Option(help: "Output symmetry: general, symmetric or skew-symmetric.") var symmetry: String = "general"
-    @Option(help: "Output field: real, integer or pattern.") var field: String = "real"
+    @Option(parsing: .unconditional, help: "Output symmetry: general, symmetric or skew-symmetric.") var symmetry: String = "general"
+    @Option(parsing: .unconditional, help: "Output field: real, integer or pattern.") var field: String = "real"
     @OptionGroup var load: LoadOptions
     @OptionGroup var common: CommonOptions
 

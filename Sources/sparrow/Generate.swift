@@ -13,12 +13,12 @@ struct Generate: ParsableCommand {
         """)
 
     @Argument(help: "rmat | er | grid2d | grid3d") var kind: String
-    @Option(help: "log2 of the vertex count (rmat, er).") var scale: Int = 10
-    @Option(name: .customLong("edge-factor"), help: "Edges per vertex (rmat, er).") var edgeFactor: Int = 16
-    @Option(help: "Random seed (rmat, er).") var seed: UInt64 = 1
-    @Option(help: "Grid side (grid2d, grid3d).") var n: Int = 32
-    @Option(help: "Added to the Laplacian's diagonal (grid2d, grid3d).") var shift: Double = 0
-    @Option(name: .short, help: "Output Matrix Market file.") var output: String
+    @Option(parsing: .unconditional, help: "log2 of the vertex count (rmat, er).") var scale: Int = 10
+    @Option(name: .customLong("edge-factor"), parsing: .unconditional, help: "Edges per vertex (rmat, er).") var edgeFactor: Int = 16
+    @Option(parsing: .unconditional, help: "Random seed (rmat, er).") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Grid side (grid2d, grid3d).") var n: Int = 32
+    @Option(parsing: .unconditional, help: "Added to the Laplacian's diagonal (grid2d, grid3d).") var shift: Double = 0
+    @Option(name: .short, parsing: .unconditional, help: "Output Matrix Market file.") var output: String
     @OptionGroup var common: CommonOptions
 
     static func spec(kind: String, scale: Int, edgeFactor: Int, seed: UInt64, n: Int, shift: Double) throws(SparrowError) -> GeneratorSpec {
@@ -30,7 +30,7 @@ struct Generate: ParsableCommand {
         case "grid3d": spec = .grid3d(n: n, shift: shift)
         default: throw .field(name: "kind", message: "expected rmat, er, grid2d or grid3d, got '\(kind)'")
         }
-        try spec.validate()
+        try spec.validate(.flags)
         return spec
     }
 

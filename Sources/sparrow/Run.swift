@@ -16,7 +16,7 @@ struct Run: ParsableCommand {
 
     @Argument(help: "Job file (YAML).") var job: String
     @Flag(help: "Validate the job and exit without computing.") var check = false
-    @Option(name: .customLong("output-dir"), help: "Write outputs here instead of the job's defaults.output_dir.") var outputDirectory: String?
+    @Option(name: .customLong("output-dir"), parsing: .unconditional, help: "Write outputs here instead of the job's defaults.output_dir.") var outputDirectory: String?
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -52,16 +52,17 @@ struct Serve: ParsableCommand {
         discussion: """
         Each job gets an ID (sequence number and name, e.g. 000042-assemble): it moves to SPOOL/running/ID.yaml,
         then SPOOL/done or SPOOL/failed with ID.report.json and ID.log; outputs go to SPOOL/output/ID/.
-        Input files must lie under an --allow-inputs directory (default SPOOL/inputs).
-        SIGTERM finishes or checkpoints the current step and exits 0; a restart resumes the job.
+        Input files must lie under an --allow-inputs directory (default SPOOL/inputs) and be readable by the
+        job file's owner, whose rights the job runs with (docs/jobs.md, "Who can read what"). Several workers
+        may serve one spool. SIGTERM finishes or checkpoints the current step and exits 0; a restart resumes the job.
         Example:
           mpirun -n 4 sparrow serve --spool /srv/sparrow --allow-inputs /srv/data
           sparrow supervise -- mpirun -n 4 sparrow serve --spool /srv/sparrow
         """)
 
-    @Option(help: "Spool directory.") var spool: String
+    @Option(parsing: .unconditional, help: "Spool directory.") var spool: String
     @Flag(name: .customLong("exit-when-idle"), help: "Exit once no job is waiting (batch use, tests).") var exitWhenIdle = false
-    @Option(help: "Seconds between looks at SPOOL/incoming.") var poll: Double = 0.5
+    @Option(parsing: .unconditional, help: "Seconds between looks at SPOOL/incoming.") var poll: Double = 0.5
     @Option(name: .customLong("allow-inputs"), help: "A directory job inputs may come from (repeatable; default SPOOL/inputs).")
     var allowInputs: [String] = []
     @OptionGroup var common: CommonOptions
@@ -69,18 +70,21 @@ struct Serve: ParsableCommand {
     func run() throws {
         let comm = Runtime.communicator!
         try common.validateThreads()
-        guard poll > 0, poll <= 60 else { throw SparrowError.field(name: "--poll", message: "must be in (0, 60]") }
-        StopSignal.install()
+        _ = try NumericOption.seconds("poll", upper: 60).checked(poll, .flags)
         let start = System.now()
         let service = SpoolService(spool: spool, communicator: comm, threads: common.threadCount, quiet: common.quiet,
-                                   allowedInputDirectories: allowInputs, stopRequested: { StopSignal.requested })
-        try service.serve(exitWhenIdle: exitWhenIdle, pollSeconds: poll)
+                                   allowedInputDirectories: allowInputs)
+        // SIGTERM/SIGINT are acted on between jobs and at checkpoints; a stop is a clean end (exit 0).
+        try ProcessSignals.deferringStops { () throws(SparrowError) in
+            try service.serve(exitWhenIdle: exitWhenIdle, pollSeconds: poll)
+            _ = ProcessSignals.acknowledgeStop()
+        }
         // The service's own report: what it ran this time (each job has its own report in done/ or failed/).
         var report = newReport("serve", common, comm)
         report.inputs = [("spool", .string(spool))]
         report.metric("jobs_done", service.finished.filter(\.succeeded).count)
         report.metric("jobs_failed", service.finished.filter { !$0.succeeded }.count)
-        report.metric("stopped_by_signal", .bool(StopSignal.requested))
+        report.metric("stopped_by_signal", .bool(service.stoppedBy != 0))
         report.history = service.finished.map { [("job", .string($0.job)), ("status", .string($0.succeeded ? "done" : "failed"))] }
         report.time("total", System.now() - start)
         try common.write(report, comm)

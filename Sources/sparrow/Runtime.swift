@@ -23,24 +23,22 @@ struct Sparrow: ParsableCommand {
 
 /// Flags every verb shares.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: "Write a JSON report to this path.")
+    @Option(name: .long, parsing: .unconditional, help: "Write a JSON report to this path.")
     var report: String?
 
-    @Option(name: .long, help: "Threads per rank (default: cores / ranks on this node).")
+    @Option(name: .long, parsing: .unconditional, help: "Threads per rank (default: cores / ranks on this node).")
     var threads: Int?
 
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
 
-    @Option(name: .customLong("memory-limit"), help: "Memory per rank, e.g. 8G (default: available memory / ranks on the node).")
+    @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Memory per rank, e.g. 8G (default: available memory / ranks on the node).")
     var memoryLimit: String?
 
     var threadCount: Int { max(1, threads ?? defaultThreadCount()) }
 
     func validateThreads() throws(SparrowError) {
-        if let threads, threads < 1 || threads > 1024 {
-            throw .field(name: "--threads", message: "must be in 1...1024, got \(threads)")
-        }
+        if let threads { _ = try NumericOption.threads.checked(threads, .flags) }
         if let memoryLimit {
             guard let bytes = MemoryBudget.parseSize(memoryLimit) else {
                 throw .field(name: "--memory-limit", message: "expected a size such as 512M, 8G or 1.5T, got '\(memoryLimit)'")
@@ -68,10 +66,10 @@ struct CommonOptions: ParsableArguments {
 
 /// Flags for reading a distributed sparse matrix.
 struct LoadOptions: ParsableArguments {
-    @Option(name: .long, help: "Row partition: rows, nnz or flops (flops: spgemm only).")
+    @Option(name: .long, parsing: .unconditional, help: "Row partition: rows, nnz or flops (flops: spgemm only).")
     var balance: String = "nnz"
 
-    @Option(name: .long, help: "parallel (each rank parses its byte range) or scatter (rank 0 parses).")
+    @Option(name: .long, parsing: .unconditional, help: "parallel (each rank parses its byte range) or scatter (rank 0 parses).")
     var load: String = "parallel"
 
     /// `allowsFlops`: only a product has flops to balance; other verbs refuse `--balance flops`

@@ -14,24 +14,28 @@ struct Solve: ParsableCommand {
           sparrow solve ash219.mtx --rhs ones --method qr -o x.mtx
           sparrow solve lap.mtx --method pcg --preconditioner band:40 --tol 1e-10 -o x.mtx
           sparrow solve L.mtx --method pcg --preconditioner sparsifier:1.1 --rhs random:1 --tol 1e-8 -o x.mtx
+          sparrow solve L.mtx --method pcg --checkpoint ckpt --every 50 -o x.mtx   # after SIGTERM or a crash: add --resume
           mpirun -n 2 sparrow solve --many A1.mtx A2.mtx A3.mtx --rhs ones --method auto -o results/
         """)
 
     @Argument(help: "Matrix A (or, with --many, several matrices).") var matrices: [String]
     @Flag(help: "Solve each matrix given (a batch), writing DIR/NAME.x.mtx for each.") var many = false
-    @Option(help: "Right-hand sides: ones, rowsums (A·1, so x = 1), random:K, or an array .mtx file.") var rhs: String = "ones"
-    @Option(help: "cholesky, lu, qr, auto or pcg.") var method: String = "auto"
-    @Option(help: "Fill-reducing ordering: amd, metis or natural (direct solves and factor preconditioners).") var ordering: String?
-    @Option(name: .customLong("preconditioner"),
+    @Option(parsing: .unconditional, help: "Right-hand sides: ones, rowsums (A·1, so x = 1), random:K, or an array .mtx file.") var rhs: String = "ones"
+    @Option(parsing: .unconditional, help: "cholesky, lu, qr, auto or pcg.") var method: String = "auto"
+    @Option(parsing: .unconditional, help: "Fill-reducing ordering: amd, metis or natural (direct solves and factor preconditioners).") var ordering: String?
+    @Option(name: .customLong("preconditioner"), parsing: .unconditional,
             help: "PCG preconditioner: none, jacobi (default), cholesky, sparsified:KEEP (Cholesky of a sampled copy), band:WIDTH, or sparsifier[:DENSITY] (graph Laplacians and SDDM matrices: CHOLMOD factor of a spectral sparsifier).")
     var preconditionerOption: String?
     var preconditioner: String { preconditionerOption ?? "jacobi" }
     var preconditionerGiven: Bool { preconditionerOption != nil }
-    @Option(name: .customLong("tol"), help: "PCG relative residual tolerance (default 1e-10).") var tolOption: Double?
-    @Option(name: .customLong("max-iterations"), help: "PCG iteration limit (default 1000).") var maxIterationsOption: Int?
+    @Option(name: .customLong("tol"), parsing: .unconditional, help: "PCG relative residual tolerance (default 1e-10).") var tolOption: Double?
+    @Option(name: .customLong("max-iterations"), parsing: .unconditional, help: "PCG iteration limit (default 1000).") var maxIterationsOption: Int?
     var tol: Double { tolOption ?? 1e-10 }
     var maxIterations: Int { maxIterationsOption ?? 1000 }
-    @Option(name: .short, help: "Output X (array .mtx), or a directory with --many.") var output: String?
+    @Option(name: .short, parsing: .unconditional, help: "Output X (array .mtx), or a directory with --many.") var output: String?
+    @Option(parsing: .unconditional, help: "PCG: directory for a checkpoint of the iterate (one right-hand side).") var checkpoint: String?
+    @Option(parsing: .unconditional, help: "PCG: iterations between checkpoints.") var every: Int = 10
+    @Flag(help: "PCG: continue from the iterate in --checkpoint DIR (at any rank count).") var resume = false
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -48,8 +52,12 @@ struct Solve: ParsableCommand {
         if method == "pcg", ordering != nil, preconditioner == "none" || preconditioner == "jacobi" {
             throw SparrowError.field(name: "--ordering", message: "has no effect with --method pcg and the \(preconditioner) preconditioner (it orders factorizations)")
         }
-        guard tol > 0, tol < 1 else { throw SparrowError.field(name: "--tol", message: "must be in (0, 1), got \(tol)") }
-        guard maxIterations >= 1 else { throw SparrowError.field(name: "--max-iterations", message: "must be ≥ 1") }
+        if method == "pcg" { try pcgSettings(columns: 1).validate(.flags) }
+        for (flag, given) in [("--checkpoint", checkpoint != nil), ("--every", every != 10), ("--resume", resume)] where given && method != "pcg" {
+            throw SparrowError.field(name: flag, message: "applies to --method pcg only")
+        }
+        _ = try NumericOption.every.checked(every, .flags)
+        if resume, checkpoint == nil { throw SparrowError.usage("--resume needs --checkpoint DIR") }
         if many {
             guard let method = SolveMethod(rawValue: method) else {
                 throw SparrowError.field(name: "--method", message: "with --many: expected cholesky, lu, qr or auto, got '\(self.method)'")
@@ -103,6 +111,18 @@ struct Solve: ParsableCommand {
         }
     }
 
+    /// The PCG driver as the flags set it (checked by `validate` before anything is read).
+    private func pcgSettings(columns: Int) -> DistributedPCG {
+        var pcg = DistributedPCG()
+        pcg.tolerance = tol
+        pcg.maximumIterations = maxIterations
+        // Several right-hand sides amortize a denser sparsifier: fewer iterations for each of them.
+        pcg.preconditioner = preconditioner == "sparsifier" && columns > 1
+            ? "sparsifier:\(SparsifierPreconditioner.defaultDensityForSeveralRightHandSides)" : preconditioner
+        pcg.plugins = [SparsifierPreconditioner.plugin]
+        return pcg
+    }
+
     private func solvePCG(_ comm: Communicator, ordering: CholeskyFactorization.Ordering) throws {
         let start = System.now()
         var report = newReport("solve", common, comm)
@@ -114,21 +134,28 @@ struct Solve: ParsableCommand {
         }
         // Several columns (random:K or a K-column file) reuse one preconditioner, solved one after another.
         let columns = try DistributedPCG.ownedRightHandSides(rhs, for: distributed, field: "--rhs", communicator: comm)
-        var pcg = DistributedPCG()
-        pcg.tolerance = tol
-        pcg.maximumIterations = maxIterations
-        // Several right-hand sides amortize a denser sparsifier: fewer iterations for each of them.
-        pcg.preconditioner = preconditioner == "sparsifier" && columns.count > 1
-            ? "sparsifier:\(SparsifierPreconditioner.defaultDensityForSeveralRightHandSides)" : preconditioner
+        var pcg = pcgSettings(columns: columns.count)
         pcg.ordering = ordering
-        pcg.plugins = [SparsifierPreconditioner.plugin]
         let progress = common.progress("pcg", comm)
         var history: [[(String, JSONValue)]] = []
+        let (store, resumed) = try pcgCheckpoint(distributed, columns, comm)
+        let startIteration = resumed?.iteration ?? 0
         let solveStart = System.now()
-        let results = try pcg.solve(distributed, rightHandSides: columns, communicator: comm) { column, k, relative, _ in
-            history.append((columns.count > 1 ? [("column", JSONValue.integer(column + 1))] : [])
-                           + [("iteration", .integer(k)), ("relative_residual", .number(relative))])
-            progress.update(k, of: 0, detail: (columns.count > 1 ? "column \(column + 1), " : "") + "residual \(relative)")
+        // With a checkpoint, SIGTERM/SIGINT end the solve at the next iteration, recorded.
+        let results = try ProcessSignals.deferringStops(if: store != nil) { () throws(SparrowError) in
+            try pcg.solve(distributed, rightHandSides: columns, initialGuess: resumed?.x, communicator: comm) {
+                (column, k, relative, x) throws(SparrowError) in
+                history.append((columns.count > 1 ? [("column", JSONValue.integer(column + 1))] : [])
+                               + [("iteration", .integer(startIteration + k)), ("relative_residual", .number(relative))])
+                progress.update(startIteration + k, of: 0, detail: (columns.count > 1 ? "column \(column + 1), " : "") + "residual \(relative)")
+                guard let store, k > 0 else { return }
+                let stop = comm.agreedStop()
+                if stop != 0 || (startIteration + k) % every == 0 {
+                    let iterate = DistributedDense(local: DenseMatrix(rows: x.count, columns: 1, values: x), partition: distributed.partition, rank: comm.rank)
+                    try store.record(iteration: startIteration + k, x: iterate, communicator: comm)
+                }
+                if stop != 0 { throw .stopped(by: stop, "at iteration \(startIteration + k); checkpoint \(store.path) (continue with --resume)") }
+            }
         }
         let setup = results.first?.setupSeconds ?? 0
         report.time("preconditioner", setup)
@@ -156,6 +183,7 @@ struct Solve: ParsableCommand {
             report.metric("iterations_per_column", .array(results.map { .integer($0.iterations) }))
         }
         report.metric("converged", .bool(converged))
+        if checkpoint != nil { report.metric("resumed_at_iteration", startIteration) }
         report.metric("relative_residual", worst)
         report.time("communication", comm.communicationSeconds)
         report.time("total", System.now() - start)
@@ -167,6 +195,24 @@ struct Solve: ParsableCommand {
         }
         if comm.isRoot, !common.quiet {
             System.printError("sparrow: PCG converged in \(results.map(\.iterations).reduce(0, +)) iterations\(results.count > 1 ? " over \(results.count) right-hand sides" : ""): relative residual \(worst)")
+        }
+    }
+
+    /// The PCG checkpoint of --checkpoint and, with --resume, the iterate it holds (collective).
+    private func pcgCheckpoint(_ a: DistributedCSR, _ columns: [[Double]],
+                               _ comm: Communicator) throws(SparrowError) -> (PCGCheckpoint?, (iteration: Int, x: [Double])?) {
+        guard let checkpoint else { return (nil, nil) }
+        guard columns.count == 1 else { throw SparrowError.field(name: "--checkpoint", message: "applies to one right-hand side (--rhs gives \(columns.count))") }
+        _ = try comm.onRoot { () throws(SparrowError) in
+            if !System.isDirectory(checkpoint) { try System.makeDirectories(checkpoint) }
+        }
+        var store = PCGCheckpoint(path: checkpoint + "/pcg.x.mtx")
+        store.prepare(a, rightHandSide: columns[0], communicator: comm)
+        guard resume else { return (store, nil) }
+        switch store.read(rows: a.globalRows, owned: a.ownedRows, communicator: comm) {
+        case .absent: throw SparrowError.input(file: store.path, line: nil, message: "no checkpoint to resume from (run without --resume first)")
+        case let .unusable(error): throw error
+        case let .found(iteration, x): return (store, (iteration, x))
         }
     }
 

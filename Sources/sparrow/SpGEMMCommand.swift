@@ -16,23 +16,23 @@ struct SpGEMMCommand: ParsableCommand {
 
     @Argument(help: "A (Matrix Market).") var a: String
     @Argument(help: "B (Matrix Market).") var b: String
-    @Option(name: .short, help: "Output C (Matrix Market); omitted: compute and report only.") var output: String?
+    @Option(name: .short, parsing: .unconditional, help: "Output C (Matrix Market); omitted: compute and report only.") var output: String?
     @Flag(name: .customLong("transpose-a"), help: "Use Aᵀ.") var transposeA = false
     @Flag(name: .customLong("transpose-b"), help: "Use Bᵀ.") var transposeB = false
     @Flag(help: "Sort the columns of each output row.") var sorted = false
-    @Option(name: .customLong("heavy-threshold"), help: "Rows with at least this many multiply-adds use the shared atomic table (default: automatic).")
+    @Option(name: .customLong("heavy-threshold"), parsing: .unconditional, help: "Rows with at least this many multiply-adds use the shared atomic table (default: automatic).")
     var heavyThreshold: Int?
-    @Option(help: "Passes: one (skip the symbolic pass; C's arrays bounded by the flops), two (count first, exact size), automatic (one when a sample of rows compresses by at most 1.25).")
+    @Option(parsing: .unconditional, help: "Passes: one (skip the symbolic pass; C's arrays bounded by the flops), two (count first, exact size), automatic (one when a sample of rows compresses by at most 1.25).")
     var passes: PassChoice = .automatic
-    @Option(help: "Multiplications to run (timing; the last result is written).") var `repeat`: Int = 1
+    @Option(parsing: .unconditional, help: "Multiplications to run (timing; the last result is written).") var `repeat`: Int = 1
     @OptionGroup var load: LoadOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         let comm = Runtime.communicator!
         try common.validateThreads()
-        guard `repeat` >= 1 else { throw SparrowError.field(name: "--repeat", message: "must be ≥ 1") }
-        if let heavyThreshold, heavyThreshold < 1 { throw SparrowError.field(name: "--heavy-threshold", message: "must be ≥ 1") }
+        _ = try NumericOption.repetitions.checked(`repeat`, .flags)
+        if let heavyThreshold { _ = try LocalSpGEMM.Options.heavyThreshold.checked(heavyThreshold, .flags) }
         let start = System.now()
         var report = newReport("spgemm", common, comm)
         report.inputs = [("a", .string(a)), ("b", .string(b))]

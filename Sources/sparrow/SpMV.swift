@@ -13,16 +13,16 @@ struct SpMV: ParsableCommand {
         """)
 
     @Argument(help: "Sparse matrix A (Matrix Market).") var matrix: String
-    @Option(help: "x: ones, random:1, or an array .mtx file.") var x: String = "ones"
-    @Option(help: "Products to run (timing).") var `repeat`: Int = 1
-    @Option(name: .short, help: "Output y (array .mtx).") var output: String?
+    @Option(parsing: .unconditional, help: "x: ones, random:1, or an array .mtx file.") var x: String = "ones"
+    @Option(parsing: .unconditional, help: "Products to run (timing).") var `repeat`: Int = 1
+    @Option(name: .short, parsing: .unconditional, help: "Output y (array .mtx).") var output: String?
     @OptionGroup var load: LoadOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         let comm = Runtime.communicator!
         try common.validateThreads()
-        guard `repeat` >= 1 else { throw SparrowError.field(name: "--repeat", message: "must be ≥ 1") }
+        _ = try NumericOption.repetitions.checked(`repeat`, .flags)
         let start = System.now()
         var report = newReport("spmv", common, comm)
         report.inputs = [("a", .string(matrix)), ("x", .string(x))]

@@ -23,21 +23,21 @@ struct Sparsify: ParsableCommand {
         """)
 
     @Argument(help: "Graph G (symmetric .mtx).") var graph: String
-    @Option(help: "Target density |E_H| / |V| (with --target-kappa: the cap).") var density: Double?
-    @Option(name: .customLong("target-kappa"), help: "Recover edges until the estimated κ is at most this.") var targetKappa: Double?
-    @Option(help: "tree (recovery by spectral importance) or sampling (effective resistances).") var method: String = "tree"
-    @Option(help: "Edge update stream to apply after the static sparsifier (+/− lines).") var updates: String?
-    @Option(help: "Updates: batches the stream is split into (each batch's walks run in parallel over ranks).") var batches: Int = 10
-    @Option(help: "Updates: distortion threshold K (default: κ of the static sparsifier).") var distortion: Double?
-    @Option(help: "Updates: random walkers per update.") var walkers: Int = 128
-    @Option(name: .customLong("walk-steps"), help: "Updates: step cap of each walk.") var walkSteps: Int = 128
-    @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Tree method: re-scoring rounds.") var rounds: Int = SparsifierParameters().rounds
-    @Option(help: "Tree method: random vectors per round for the importance scores.") var vectors: Int = SparsifierParameters().vectors
-    @Option(name: .customLong("similarity-hops"), help: "Tree method: similarity-filtering depth (0: off).") var similarityHops: Int = SparsifierParameters().similarityHops
+    @Option(parsing: .unconditional, help: "Target density |E_H| / |V| (with --target-kappa: the cap).") var density: Double?
+    @Option(name: .customLong("target-kappa"), parsing: .unconditional, help: "Recover edges until the estimated κ is at most this.") var targetKappa: Double?
+    @Option(parsing: .unconditional, help: "tree (recovery by spectral importance) or sampling (effective resistances).") var method: String = "tree"
+    @Option(parsing: .unconditional, help: "Edge update stream to apply after the static sparsifier (+/− lines).") var updates: String?
+    @Option(parsing: .unconditional, help: "Updates: batches the stream is split into (each batch's walks run in parallel over ranks).") var batches: Int = 10
+    @Option(parsing: .unconditional, help: "Updates: distortion threshold K (default: κ of the static sparsifier).") var distortion: Double?
+    @Option(parsing: .unconditional, help: "Updates: random walkers per update.") var walkers: Int = 128
+    @Option(name: .customLong("walk-steps"), parsing: .unconditional, help: "Updates: step cap of each walk.") var walkSteps: Int = 128
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Tree method: re-scoring rounds.") var rounds: Int = SparsifierParameters().rounds
+    @Option(parsing: .unconditional, help: "Tree method: random vectors per round for the importance scores.") var vectors: Int = SparsifierParameters().vectors
+    @Option(name: .customLong("similarity-hops"), parsing: .unconditional, help: "Tree method: similarity-filtering depth (0: off).") var similarityHops: Int = SparsifierParameters().similarityHops
     @Flag(help: "Under mpirun: sparsify each rank's block of vertices, then a global pass over the cut edges (H depends on P; the report compares its κ with the single-rank sparsifier's).") var partitioned = false
-    @Option(name: .customLong("as"), help: "Read G as adjacency or laplacian (default: detect).") var interpretation: String?
-    @Option(name: .short, help: "Write H here.") var output: String?
+    @Option(name: .customLong("as"), parsing: .unconditional, help: "Read G as adjacency or laplacian (default: detect).") var interpretation: String?
+    @Option(name: .short, parsing: .unconditional, help: "Write H here.") var output: String?
     @OptionGroup var common: CommonOptions
 
     func parameters() throws(SparrowError) -> SparsifierParameters {
@@ -52,18 +52,15 @@ struct Sparsify: ParsableCommand {
         p.rounds = rounds
         p.vectors = vectors
         p.similarityHops = similarityHops
-        guard (1...1_000_000).contains(batches) else { throw .field(name: "--batches", message: "must be in 1...1000000, got \(batches)") }
-        if let distortion { guard distortion.isFinite, distortion > 0 else { throw .field(name: "--distortion", message: "must be > 0, got \(distortion)") } }
-        guard (1...65_536).contains(walkers) else { throw .field(name: "--walkers", message: "must be in 1...65536, got \(walkers)") }
-        guard (1...1_000_000).contains(walkSteps) else { throw .field(name: "--walk-steps", message: "must be in 1...1000000, got \(walkSteps)") }
+        typealias O = SparsifierParameters.Options
+        _ = try O.batches.checked(batches, .flags)
+        if let distortion { _ = try O.distortion.checked(distortion, .flags) }
+        _ = try O.walkers.checked(walkers, .flags)
+        _ = try O.walkSteps.checked(walkSteps, .flags)
         if updates == nil, batches != 10 || distortion != nil || walkers != 128 || walkSteps != 128 {
             throw .usage("--batches, --distortion, --walkers and --walk-steps apply with --updates")
         }
-        if m == .sampling, targetKappa != nil { throw .field(name: "--target-kappa", message: "applies to --method tree (sampling takes --density)") }
-        do throws(SparrowError) { try p.validate() } catch {
-            if case let .field(name, message) = error { throw .field(name: "--" + name.replacingOccurrences("_", "-"), message: message) }
-            throw error
-        }
+        try p.validate(.flags)
         return p
     }
 
@@ -178,8 +175,4 @@ struct Sparsify: ParsableCommand {
         }
         try common.write(report, comm)
     }
-}
-
-private extension String {
-    func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
 }

@@ -21,26 +21,26 @@ struct Transport: ParsableCommand {
           sparrow ot --source-points X.mtx --target-points Y.mtx --kernel sparse --eta 1e5 --tol 1e-6 --duals D.mtx
         """)
 
-    @Option(help: "Dense cost matrix (n × m array).") var cost: String?
-    @Option(name: .customLong("source-points"), help: "Source points (n × d array).") var sourcePoints: String?
-    @Option(name: .customLong("target-points"), help: "Target points (m × d array).") var targetPoints: String?
-    @Option(name: .customLong("ground-cost"), help: "sqeuclidean or l1 (with point clouds).") var groundCost: String = "sqeuclidean"
+    @Option(parsing: .unconditional, help: "Dense cost matrix (n × m array).") var cost: String?
+    @Option(name: .customLong("source-points"), parsing: .unconditional, help: "Source points (n × d array).") var sourcePoints: String?
+    @Option(name: .customLong("target-points"), parsing: .unconditional, help: "Target points (m × d array).") var targetPoints: String?
+    @Option(name: .customLong("ground-cost"), parsing: .unconditional, help: "sqeuclidean or l1 (with point clouds).") var groundCost: String = "sqeuclidean"
     @Flag(help: "Divide the costs by their largest value, so they lie in [0, 1].") var normalize = false
-    @Option(name: .customLong("r"), help: "Row marginal (n × 1; default uniform).") var rowMarginal: String?
-    @Option(name: .customLong("c"), help: "Column marginal (m × 1; default uniform).") var columnMarginal: String?
-    @Option(help: "Inverse regularization η.") var eta: Double = 1200
-    @Option(help: "sinkhorn or sns.") var method: String = "sns"
-    @Option(help: "Marginal L1 error to stop at.") var tol: Double = 1e-9
-    @Option(name: .customLong("max-iterations"), help: "Sinkhorn sweeps plus Newton steps.") var maxIterations: Int = 100_000
-    @Option(help: "SNS: Sinkhorn sweeps before the first Newton step.") var warmup: Int = TransportParameters().warmupSweeps
-    @Option(help: "SNS: plan mass the sparsified Hessian may drop, as a fraction of the total.") var drop: Double = TransportParameters().dropFraction
-    @Option(help: "Write the duals (x, then y) to this array file.") var duals: String?
-    @Option(help: "Write the plan's entries ≥ --plan-threshold to this coordinate file.") var plan: String?
-    @Option(name: .customLong("plan-threshold"), help: "Smallest plan entry written by --plan.") var planThreshold: Double = 1e-12
-    @Option(help: "dense (all n·m entries) or sparse (point clouds: only entries within e^(−θ) of their row\'s largest, θ = --truncation, found by ε-scaling).") var kernel: String = "dense"
-    @Option(help: "Sparse kernel: θ; entries below e^(−θ) times their row's largest are left out.") var truncation: Double = SparseKernelOptions().truncation
-    @Option(help: "Directory for checkpoints of the duals.") var checkpoint: String?
-    @Option(help: "Iterations between checkpoints.") var every: Int = 10
+    @Option(name: .customLong("r"), parsing: .unconditional, help: "Row marginal (n × 1; default uniform).") var rowMarginal: String?
+    @Option(name: .customLong("c"), parsing: .unconditional, help: "Column marginal (m × 1; default uniform).") var columnMarginal: String?
+    @Option(parsing: .unconditional, help: "Inverse regularization η.") var eta: Double = 1200
+    @Option(parsing: .unconditional, help: "sinkhorn or sns.") var method: String = "sns"
+    @Option(parsing: .unconditional, help: "Marginal L1 error to stop at.") var tol: Double = 1e-9
+    @Option(name: .customLong("max-iterations"), parsing: .unconditional, help: "Sinkhorn sweeps plus Newton steps.") var maxIterations: Int = 100_000
+    @Option(parsing: .unconditional, help: "SNS: Sinkhorn sweeps before the first Newton step.") var warmup: Int = TransportParameters().warmupSweeps
+    @Option(parsing: .unconditional, help: "SNS: plan mass the sparsified Hessian may drop, as a fraction of the total.") var drop: Double = TransportParameters().dropFraction
+    @Option(parsing: .unconditional, help: "Write the duals (x, then y) to this array file.") var duals: String?
+    @Option(parsing: .unconditional, help: "Write the plan's entries ≥ --plan-threshold to this coordinate file.") var plan: String?
+    @Option(name: .customLong("plan-threshold"), parsing: .unconditional, help: "Smallest plan entry written by --plan.") var planThreshold: Double = 1e-12
+    @Option(parsing: .unconditional, help: "dense (all n·m entries) or sparse (point clouds: only entries within e^(−θ) of their row\'s largest, θ = --truncation, found by ε-scaling).") var kernel: String = "dense"
+    @Option(parsing: .unconditional, help: "Sparse kernel: θ; entries below e^(−θ) times their row's largest are left out.") var truncation: Double = SparseKernelOptions().truncation
+    @Option(parsing: .unconditional, help: "Directory for checkpoints of the duals.") var checkpoint: String?
+    @Option(parsing: .unconditional, help: "Iterations between checkpoints.") var every: Int = 10
     @Flag(help: "Continue from the checkpoint in --checkpoint DIR.") var resume = false
     @OptionGroup var common: CommonOptions
 
@@ -72,17 +72,15 @@ struct Transport: ParsableCommand {
         p.warmupSweeps = warmup
         p.dropFraction = drop
         p.threads = common.threadCount
-        do throws(SparrowError) { try p.validate() } catch {
-            if case let .field(name, message) = error { throw .field(name: "--" + name.replacingUnderscores(), message: message) }
-            throw error
-        }
-        guard every >= 1 else { throw .field(name: "--every", message: "must be ≥ 1, got \(every)") }
-        guard planThreshold >= 0 else { throw .field(name: "--plan-threshold", message: "must be ≥ 0, got \(planThreshold)") }
+        try p.validate(.flags)
+        typealias O = TransportParameters.Options
+        _ = try NumericOption.every.checked(every, .flags)
+        _ = try O.planThreshold.checked(planThreshold, .flags)
+        _ = try O.truncation.checked(truncation, .flags)
         if resume, checkpoint == nil { throw .usage("--resume needs --checkpoint DIR") }
         guard kernel == "dense" || kernel == "sparse" else { throw .field(name: "--kernel", message: "expected dense or sparse, got '\(kernel)'") }
-        if kernel == "sparse" {
-            if checkpoint != nil { throw .usage("--checkpoint applies to --kernel dense (a sparse-kernel solve restarts its ε-scaling)") }
-            guard truncation.isFinite, truncation >= 5 else { throw .field(name: "--truncation", message: "must be ≥ 5, got \(truncation)") }
+        if kernel == "sparse", checkpoint != nil {
+            throw .usage("--checkpoint applies to --kernel dense (a sparse-kernel solve restarts its ε-scaling)")
         }
         return p
     }
@@ -101,13 +99,15 @@ struct Transport: ParsableCommand {
         let loaded = try report.measure("read") { () throws(SparrowError) in
             try TransportSetup.load(source, threads: common.threadCount, communicator: comm)
         }
+        try TransportSetup.checkScale(loaded, eta: parameters.eta, source: cost ?? sourcePoints ?? "", communicator: comm)
         let solver = EntropicTransport(problem: loaded.problem, parameters: parameters, communicator: comm)
-        let store = try checkpoint.map { (directory: String) throws(SparrowError) -> TransportCheckpoint in
+        var store = try checkpoint.map { (directory: String) throws(SparrowError) -> TransportCheckpoint in
             _ = try comm.onRoot { () throws(SparrowError) in
                 if !System.isDirectory(directory) { try System.makeDirectories(directory) }
             }
             return TransportCheckpoint(directory: directory)
         }
+        store?.prepare(loaded.problem, communicator: comm)
         var resumedAt = 0
         if resume, let store {
             try store.restore(solver, communicator: comm)
@@ -116,19 +116,20 @@ struct Transport: ParsableCommand {
             solver.initialize()
         }
         let progress = comm.isRoot && !common.quiet
-        try solver.run(communicator: comm) { (record: TransportRecord, resumable: Bool) throws(SparrowError) in
-            if progress { System.printError(TransportReporting.describe(record)) }
-            if let store, resumable, record.iteration % every == 0 { try store.record(solver, communicator: comm) }
+        // With a checkpoint, SIGTERM/SIGINT end the run at the next resumable iteration, recorded.
+        try ProcessSignals.deferringStops(if: store != nil) { () throws(SparrowError) in
+            try solver.run(communicator: comm) { (record: TransportRecord, resumable: Bool) throws(SparrowError) in
+                if progress { System.printError(TransportReporting.describe(record)) }
+                try store?.atIteration(solver, record, resumable: resumable, every: every, hint: " (continue with --resume)", communicator: comm)
+            }
         }
         let figures = solver.figures(communicator: comm)
         let stats = solver.statistics
         report.time("sinkhorn", stats.sinkhornSeconds)
         report.time("newton", stats.newtonSeconds)
         report.time("solve", stats.solveSeconds)
-        let writeStart = System.now()
-        if let duals { try TransportOutput.writeDuals(solver, to: duals, communicator: comm) }
-        if let plan { try TransportOutput.writePlan(solver, threshold: planThreshold, to: plan, threads: common.threadCount, communicator: comm) }
-        report.time("write", System.now() - writeStart)
+        // Results only from a solve that converged (its report is written either way).
+        if solver.converged { try writeResults(solver, &report, comm) }
         for (name, value) in TransportReporting.metrics(solver, figures, costScale: loaded.costScale) { report.metric(name, value) }
         report.metric("resumed_at_iteration", resumedAt)
         for warning in TransportReporting.warnings(solver) { report.warn(warning) }
@@ -139,9 +140,22 @@ struct Transport: ParsableCommand {
         report.time("total", System.now() - start)
         common.printWarnings(report, comm)
         try common.write(report, comm)
-        if !solver.converged {
-            throw SparrowError.computation("did not reach marginal error \(parameters.tolerance) in \(parameters.maxIterations) iterations (error \(figures.marginalError))")
-        }
+        if !solver.converged { throw Self.notConverged(parameters, figures, written: duals != nil || plan != nil) }
+    }
+
+    /// --duals and --plan, renamed into place together.
+    func writeResults(_ solver: EntropicTransport, _ report: inout Report, _ comm: Communicator) throws(SparrowError) {
+        let writeStart = System.now()
+        let outputs = OutputSet()
+        if let duals { try TransportOutput.writeDuals(solver, to: duals, into: outputs, communicator: comm) }
+        if let plan { try TransportOutput.writePlan(solver, threshold: planThreshold, to: plan, threads: common.threadCount, into: outputs, communicator: comm) }
+        try comm.commit(outputs)
+        report.time("write", System.now() - writeStart)
+    }
+
+    static func notConverged(_ parameters: TransportParameters, _ figures: TransportFigures, written: Bool) -> SparrowError {
+        .computation("did not reach marginal error \(parameters.tolerance) in \(parameters.maxIterations) iterations (error \(figures.marginalError))"
+                     + (written ? "; no duals or plan written" : ""))
     }
 }
 
@@ -154,6 +168,7 @@ extension Transport {
         let sparse = try report.measure("read") { () throws(SparrowError) in
             try TransportSetup.sparseKernel(source, options: options, communicator: comm)
         }
+        try TransportProblem.checkScale(largest: sparse.largestCost, eta: parameters.eta, source: sourcePoints ?? "")
         let progress = comm.isRoot && !common.quiet
         let solveStart = System.now()
         let solver = try sparse.solve(parameters, communicator: comm) { (record: TransportRecord, _: Bool) throws(SparrowError) in
@@ -161,15 +176,13 @@ extension Transport {
         }
         report.time("solve", System.now() - solveStart)
         let figures = solver.figures(communicator: comm)
-        let writeStart = System.now()
-        if let duals { try TransportOutput.writeDuals(solver, to: duals, communicator: comm) }
-        if let plan { try TransportOutput.writePlan(solver, threshold: planThreshold, to: plan, threads: common.threadCount, communicator: comm) }
-        report.time("write", System.now() - writeStart)
+        if solver.converged { try writeResults(solver, &report, comm) }
         for (name, value) in TransportReporting.metrics(solver, figures, costScale: sparse.costScale) where name != "iterations" { report.metric(name, value) }
         report.metric("iterations", sparse.iterations)
         report.metric("kernel", .string("sparse"))
         report.metric("truncation", .number(truncation))
-        report.metric("kernel_entries", solver.problem.cost.entries == 0 ? 0 : comm.allreduce(solver.problem.cost.entries, .sum))
+        // Collective on every rank, also on a rank that holds no source point.
+        report.metric("kernel_entries", comm.allreduce(solver.problem.cost.entries, .sum))
         report.metric("stages", .array(sparse.stages.map { .object([("eta", .number($0.eta)), ("entries", .integer($0.entries)),
                                                                     ("iterations", .integer($0.iterations)), ("error", .number($0.error))]) }))
         report.metric("peak_resident_bytes", System.peakResidentBytes())
@@ -180,12 +193,6 @@ extension Transport {
         report.time("total", System.now() - start)
         common.printWarnings(report, comm)
         try common.write(report, comm)
-        if !solver.converged {
-            throw SparrowError.computation("did not reach marginal error \(parameters.tolerance) in \(parameters.maxIterations) iterations (error \(figures.marginalError))")
-        }
+        if !solver.converged { throw Self.notConverged(parameters, figures, written: duals != nil || plan != nil) }
     }
-}
-
-private extension String {
-    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 }

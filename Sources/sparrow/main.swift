@@ -7,6 +7,8 @@ import Glibc
 
 System.capOpenMPThreads()
 System.keepFreedMemory()
+// Crash and stop handlers first (installed again below, after MPI's own start-up).
+ProcessSignals.install(rank: 0, printsStops: true)
 
 // The supervisor starts mpirun itself, so it must not be an MPI process.
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "supervise" {
@@ -17,6 +19,7 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "supervise" {
 // plain `sparrow --version` or one-rank run skips the singleton start-up.
 Runtime.communicator = Communicator.initialize()
 let communicator = Runtime.communicator!
+ProcessSignals.install(rank: communicator.rank, printsStops: communicator.isRoot)
 var failure: SparrowError?
 do {
     var command = try Sparrow.parseAsRoot()

@@ -58,12 +58,19 @@ final class HardeningCLITests: XCTestCase {
             let outcome = SparrowProcess.run(["run", job, "--output-dir", out, "--quiet"], ranks: ranks, timeout: prompt)
             XCTAssertEqual(outcome.status, 1, outcome.stderr)
             XCTAssertEqual(outcome.stderrLines, ["sparrow: error: 1-S: matrix is singular: LU found a zero pivot (UMFPACK)"], "ranks \(ranks)")
-            // The step before the failure finished and wrote its output; the failed one wrote nothing.
-            let ok = try MatrixMarket.readDense(path: out + "/ok.mtx")
-            XCTAssertEqual(ok.rows, 18)
-            XCTAssertEqual(ok.columns, 9, "R (9 × 9 Laplacian) densified as 9 right-hand sides")
+            // All or nothing: the step before the failure finished, but its output is not kept either.
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/ok.mtx"))
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/bad.mtx"))
+            XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [], [], "no temporary either")
         }
+        // The first step alone succeeds, and its output is written.
+        try write(String(try String(contentsOfFile: job, encoding: .utf8).split(separator: "\n").filter { !$0.contains("name: bad") }
+            .joined(separator: "\n")).replacingOccurrences(of: ", bad: bad.mtx", with: ""), job)
+        let outcome = SparrowProcess.run(["run", job, "--output-dir", scratch.join("alone"), "--quiet"], ranks: 2, timeout: prompt)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let ok = try MatrixMarket.readDense(path: scratch.join("alone/ok.mtx"))
+        XCTAssertEqual(ok.rows, 18)
+        XCTAssertEqual(ok.columns, 9, "R (9 × 9 Laplacian) densified as 9 right-hand sides")
     }
 
     func testInputsThatCannotFitAreRefusedBeforeAllocating() throws {

@@ -200,7 +200,7 @@ final class SupervisorCLITests: XCTestCase {
         supervisor.waitUntilExit()
         let log = drained.text()
         XCTAssertEqual(supervisor.terminationStatus, 0, log)
-        XCTAssertTrue(log.contains("exited with status 137"), log)
+        XCTAssertTrue(log.contains("took the workers down (status 137"), log)
         XCTAssertTrue(log.contains("restart 1"), log)
         XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/done/000001-batch.yaml"), log)
         let report = readJSON(spool + "/done/000001-batch.report.json")

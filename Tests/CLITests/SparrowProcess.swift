@@ -27,8 +27,9 @@ enum SparrowProcess {
     }
 
     static func run(_ arguments: [String], ranks: Int? = nil, timeout: TimeInterval = 300, environment extra: [String: String] = [:],
-                    file: StaticString = #filePath, line: UInt = #line) -> Outcome {
+                    directory: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> Outcome {
         let process = Process()
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
@@ -111,13 +112,13 @@ struct SupervisedService {
     let errors: DrainedPipe
     let rankCommand: String
 
-    init(spool: String, maxFailures: Int, window: Int) throws {
+    init(spool: String, maxFailures: Int, window: Int, environment extra: [String: String] = [:]) throws {
         let binary = SparrowProcess.binary
         rankCommand = "\(binary) serve --spool \(spool)"
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["supervise", "--max-failures", String(maxFailures), "--window", String(window), "--", "mpirun", "-q", "-n", "2",
                              "--oversubscribe", binary, "serve", "--spool", spool, "--exit-when-idle", "--poll", "0.1", "--quiet"]
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         process.environment = environment

@@ -246,17 +246,17 @@ final class SparsifyCLITests: XCTestCase {
         try ("+ 1 3 -1\n").write(toFile: scratch.join("weight.txt"), atomically: true, encoding: .utf8)
         let path = ["path.mtx", "--density", "1.0"]
         let cases: [([String], String, Int32)] = [
-            (["loop.mtx", "--density", "1.1"], "loop.mtx: self-loop at vertex 2", 2),
-            (["negative.mtx", "--density", "1.1"], "negative.mtx: negative weight -2.0 on edge (2, 3)", 2),
+            (["loop.mtx", "--density", "1.1"], "loop.mtx:5: self-loop at vertex 2", 2),
+            (["negative.mtx", "--density", "1.1"], "negative.mtx:4: negative weight -2.0 on edge (2, 3)", 2),
             (["asym.mtx", "--density", "1.1"], "asym.mtx: a graph needs a symmetric matrix", 2),
             (["missing.mtx", "--density", "1.1"], "missing.mtx", 2),
             (["path.mtx"], "give --density D or --target-kappa K", 2),
             (path + ["--method", "spanner"], "--method: expected tree or sampling, got 'spanner'", 2),
-            (path + ["--method", "sampling", "--target-kappa", "10"], "--target-kappa: applies to --method tree", 2),
+            (path + ["--method", "sampling", "--target-kappa", "10"], "--target-kappa: applies to method tree (sampling takes density)", 2),
             (path + ["--updates", "range.txt"], "range.txt:2: vertices must be integers in 1...3", 2),
             (path + ["--updates", "sign.txt"], "sign.txt:2: expected '+ p q [w]' or '- p q'", 2),
             (path + ["--updates", "absent.txt"], "absent.txt:1: deletes edge (1, 3), which G does not have", 2),
-            (path + ["--updates", "weight.txt"], "weight.txt:1: weight must be a positive number, got '-1'", 2),
+            (path + ["--updates", "weight.txt"], "weight.txt:1: weight must be a positive number up to 1e+100, got '-1'", 2),
             (path + ["--walkers", "8"], "--batches, --distortion, --walkers and --walk-steps apply with --updates", 2),
             (path + ["--partitioned", "--target-kappa", "10"], "--partitioned applies to --method tree with --density", 2),
         ]

@@ -67,7 +67,7 @@ final class SpineCLITests: XCTestCase {
         XCTAssertEqual(outcome.stderrLines.count, 1, outcome.stderr)
         XCTAssertTrue(outcome.stderr.contains("/nonexistent/dir/x.mtx: directory /nonexistent/dir does not exist"), outcome.stderr)
         outcome = SparrowProcess.run(["generate", "rmat", "--scale", "99", "-o", "/tmp/never.mtx"])
-        XCTAssertEqual(outcome.stderrLines, ["sparrow: error: scale: must be in 1...30, got 99"])
+        XCTAssertEqual(outcome.stderrLines, ["sparrow: error: --scale: must be an integer in 1...30, got 99"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never.mtx"))
     }
 

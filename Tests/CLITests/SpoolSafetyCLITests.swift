@@ -139,11 +139,13 @@ final class SpoolSafetyCLITests: XCTestCase {
         let scratch = ScratchDirectory()
         let spool = scratch.join("spool")
         try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
-        // Long enough to be killed while it runs (thousands of PCG iterations).
+        // A job that never finishes by itself: a tolerance no PCG reaches in double precision (the old
+        // job, tol 1e-14, converged in 436 iterations, 0.3 s: a restarted worker sometimes finished it
+        // before the test's second kill, so the test failed by timing — finding 11).
         try submit(spool, "a-slow.yaml", """
         inputs: {L: {generate: {kind: grid3d, n: 40, shift: 0.00001}}}
         steps:
-          - {name: x, op: pcg, matrix: L, rhs: random:1, preconditioner: none, tol: 1.0e-14, max_iterations: 100000}
+          - {name: x, op: pcg, matrix: L, rhs: random:1, preconditioner: none, tol: 1.0e-300, max_iterations: 10000000}
         """)
         try submit(spool, "b-quick.yaml", "inputs: {G: {generate: {kind: grid2d, n: 5, shift: 1}}}\nsteps: [{name: f, op: info, matrix: G}]\noutputs: {f: f.json}\n")
         let service = try SupervisedService(spool: spool, maxFailures: 5, window: 300)
@@ -168,7 +170,9 @@ final class SpoolSafetyCLITests: XCTestCase {
         while supervisor.isRunning, Date() < deadline { usleep(50_000) }
         if supervisor.isRunning { supervisor.terminate(); XCTFail("supervisor did not finish") }
         supervisor.waitUntilExit()
-        let log = drained.text()
+        let state = ["running", "done", "failed"].map { "\($0): \(listing(spool + "/" + $0))" }.joined(separator: "; ")
+        let finished = ["done", "failed"].compactMap { try? String(contentsOfFile: spool + "/\($0)/000001-a-slow.report.json", encoding: .utf8) }
+        let log = drained.text() + "\nspool: " + state + "\n" + finished.joined(separator: "\n")
         XCTAssertEqual(supervisor.terminationStatus, 0, log)
         XCTAssertTrue(listing(spool + "/failed").contains("000001-a-slow.yaml"), log)
         let reason = (try? String(contentsOfFile: spool + "/failed/000001-a-slow.log", encoding: .utf8)) ?? ""

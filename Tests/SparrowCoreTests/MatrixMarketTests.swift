@@ -140,7 +140,7 @@ extension SparrowError {
     var message: String {
         switch self {
         case let .input(_, _, m), let .field(_, m), let .output(_, m): return m
-        case let .usage(m), let .computation(m): return m
+        case let .usage(m), let .computation(m), let .interrupted(_, m): return m
         case let .located(_, _, _, _, m): return m
         case let .several(errors): return errors.map(\.message).joined(separator: "; ")
         }

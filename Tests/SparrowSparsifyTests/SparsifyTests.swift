@@ -221,7 +221,43 @@ extension SparsifyTests {
         let bad = directory.appendingPathComponent("bad.txt").path
         try "+ 1 2\n- 2 2\n".write(toFile: bad, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try EdgeUpdate.read(bad, vertices: 4)) { error in
-            XCTAssertEqual((error as? SparrowError)?.description, "\(bad):2: self-loop at vertex 2")
+            XCTAssertEqual((error as? SparrowError)?.description, "\(bad):2: self-loop at vertex 2: an update joins two different vertices")
         }
+    }
+
+    /// A CRLF stream reads as its LF twin (it used to read as one comment line: no update applied).
+    func testCRLFStreamReadsLikeItsLFTwinAndMessagesEscapeControlCharacters() throws {
+        let lf = Array("% made on Windows\n+ 1 2 2.5\n- 3 4\n+ 2 3\n".utf8)
+        let crlf = Array("% made on Windows\r\n+ 1 2 2.5\r\n- 3 4\r\n+ 2 3\r\n".utf8)
+        let expected = try EdgeUpdate.parse(lf, file: "lf.txt", vertices: 4)
+        XCTAssertEqual(expected.count, 3)
+        XCTAssertEqual(try EdgeUpdate.parse(crlf, file: "crlf.txt", vertices: 4), expected)
+        XCTAssertThrowsError(try EdgeUpdate.parse(Array("+ 1 2\r\n* 3\u{7}4\r\n".utf8), file: "s.txt", vertices: 4)) { error in
+            XCTAssertEqual((error as? SparrowError)?.description, "s.txt:2: expected '+ p q [w]' or '- p q', got '* 3\\u{7}4'")
+        }
+        XCTAssertThrowsError(try EdgeUpdate.parse(Array("+ 1 2 1e308\n".utf8), file: "w.txt", vertices: 4)) { error in
+            XCTAssertTrue((error as? SparrowError)?.description.hasPrefix("w.txt:1: weight must be a positive number up to") ?? false, "\(error)")
+        }
+    }
+
+    /// Replays the update-stream fuzzer's committed corpus (fuzz/corpus/updates): every input
+    /// reads or is refused with its file and line; none crashes.
+    func testEveryUpdateCorpusInputReadsOrIsRefusedWithItsLine() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path + "/fuzz/corpus/updates"
+        let names = try FileManager.default.contentsOfDirectory(atPath: corpus).sorted()
+        XCTAssertGreaterThanOrEqual(names.count, 10)
+        var read = 0
+        for name in names {
+            let bytes = Array(FileManager.default.contents(atPath: corpus + "/" + name) ?? Data())
+            do {
+                _ = try EdgeUpdate.parse(bytes, file: name, vertices: 1000)
+                read += 1
+            } catch {
+                XCTAssertTrue(error.lines.allSatisfy { $0.hasPrefix(name + ":") && $0.dropFirst(name.count + 1).first?.isNumber == true },
+                              "errors name the file and line: \(error.lines)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(read, 3, "the well-formed seeds read")
     }
 }

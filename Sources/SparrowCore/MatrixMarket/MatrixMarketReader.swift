@@ -293,3 +293,21 @@ public final class SharedBuffer<Element>: @unchecked Sendable {
     }
     public var array: [Element] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
+
+extension MatrixMarket {
+    /// The line of the first stored entry at (row, column) or, in a symmetric file, at
+    /// (column, row) — 0-based indices — for a FILE:LINE message about a matrix already
+    /// read. Re-reads the file; only error paths call it. nil when it cannot be found.
+    public static func lineOfEntry(path: String, row: Int, column: Int) -> Int? {
+        guard let mapped = try? MappedFile(path: path),
+              let header = try? MatrixMarketHeader.parse(mapped.bytes, isComplete: true, file: path),
+              header.format == .coordinate,
+              let parsed = try? parse(mapped.bytes, file: path) else { return nil }
+        let (r, c) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
+        for e in 0..<parsed.rowIndices.count
+        where (parsed.rowIndices[e] == r && parsed.columnIndices[e] == c) || (parsed.rowIndices[e] == c && parsed.columnIndices[e] == r) {
+            return header.dataLine + DataLineParser.lineOffsetOfEntry(e, in: UnsafeBufferPointer(rebasing: mapped.bytes[header.dataOffset...]))
+        }
+        return nil
+    }
+}

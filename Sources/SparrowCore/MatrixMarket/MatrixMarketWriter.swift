@@ -4,7 +4,7 @@ extension MatrixMarket {
     /// states that the matrix has that symmetry (checked, to refuse silent loss).
     public static func write(_ matrix: CSRMatrix, to path: String, field: MatrixMarketHeader.Field = .real,
                              symmetry: MatrixMarketHeader.Symmetry = .general, comment: String? = nil,
-                             threads: Int = 1) throws(SparrowError) {
+                             threads: Int = 1, into outputs: OutputSet? = nil) throws(SparrowError) {
         if symmetry == .symmetric, !matrix.isSymmetric {
             throw .usage("cannot write \(path) as symmetric: the matrix is not symmetric")
         }
@@ -41,7 +41,7 @@ extension MatrixMarket {
             try text.withUnsafeBufferPointer { (buf) throws(SparrowError) in try writer.write(bytes: buf) }
             first = last
         }
-        try writer.commit()
+        try writer.commit(into: outputs)
     }
 
     /// The banner, comment lines and size line of a coordinate file.
@@ -108,8 +108,10 @@ extension MatrixMarket {
         return out
     }
 
-    /// Writes a dense column-major matrix as an `array real general` file, atomically.
-    public static func write(_ matrix: DenseMatrix, to path: String, comment: String? = nil) throws(SparrowError) {
+    /// Writes a dense column-major matrix as an `array real general` file, atomically
+    /// (with `outputs`, renamed together with the rest of that set).
+    public static func write(_ matrix: DenseMatrix, to path: String, comment: String? = nil,
+                             into outputs: OutputSet? = nil) throws(SparrowError) {
         let writer = try AtomicFileWriter(path: path)
         var head = "%%MatrixMarket matrix array real general\n"
         if let comment { for line in comment.split(separator: "\n", omittingEmptySubsequences: false) { head += "% \(line)\n" } }
@@ -126,7 +128,7 @@ extension MatrixMarket {
             }
         }
         try out.withUnsafeBufferPointer { (buf) throws(SparrowError) in try writer.write(bytes: buf) }
-        try writer.commit()
+        try writer.commit(into: outputs)
     }
 
     @inline(__always)

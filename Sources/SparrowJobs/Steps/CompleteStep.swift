@@ -29,18 +29,23 @@ enum CompleteStep {
         parameters.threads = context.threads
         let ratings = try DistributedRatings(try context.values.sparse(spec.ratings), source: "step \(step): ratings '\(spec.ratings)'",
                                              communicator: communicator)
+        let naming = NumericOption.Naming.keys(prefix: "steps.\(step)")
         try communicator.everywhere { () throws(SparrowError) in
-            do throws(SparrowError) { try parameters.validate(users: ratings.users, items: ratings.items) } catch {
-                if case let .field(name, message) = error { throw .field(name: "steps.\(step).\(name)", message: message) }
-                throw error
-            }
+            try parameters.validate(users: ratings.users, items: ratings.items, naming)
+            if let top = spec.top { try TopRecommendations.check(count: top, ratings: ratings, parameters: parameters, naming: naming) }
         }
         let model = AlternatingMinimization(ratings: ratings, parameters: parameters)
         if let test = spec.test {
             model.test = try PairSet(try context.values.sparse(test), source: "step \(step): test '\(test)'", ratings: ratings,
                                      communicator: communicator)
         }
-        let store = context.checkpoint.map { CompletionCheckpoint(directory: $0.directory, stem: step) }
+        // The pairs to predict are checked before the fit, not after it.
+        let predictions = try spec.predict.map { (predict: String) throws(SparrowError) in
+            try PairSet(try context.values.sparse(predict), source: "step \(step): predict '\(predict)'", ratings: ratings,
+                        communicator: communicator)
+        }
+        var store = context.checkpoint.map { CompletionCheckpoint(directory: $0.directory, stem: step) }
+        store?.prepare(ratings, communicator: communicator)
         var resumedAt = 0
         let recorded = try communicator.onRoot { () throws(SparrowError) in
             store.map { System.isRegularFile($0.directory + "/" + step + ".state") } ?? false
@@ -55,17 +60,12 @@ enum CompleteStep {
         try model.run(checkpoint: store, every: spec.every, communicator: communicator) { (record: SweepRecord) throws(SparrowError) in
             if progress { System.printError("\(step): " + AlternatingMinimization.describe(record, of: parameters.sweeps)) }
             try context.limits.check("in step \(step) at sweep \(record.sweep)", communicator: communicator)
-            if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
         }
         let factors = CompletionFactors(model)
         var parts: [(String, JobValue)] = [("U", .dense(factors.users)), ("V", .dense(factors.items))]
         if let b = factors.userBiases, let c = factors.itemBiases { parts += [("user_bias", .dense(b)), ("item_bias", .dense(c))] }
         if let testSet = model.test { parts.append(("test", .sparse(try testSet.predictedMatrix(model, communicator: communicator)))) }
-        if let predict = spec.predict {
-            let pairs = try PairSet(try context.values.sparse(predict), source: "step \(step): predict '\(predict)'", ratings: ratings,
-                                    communicator: communicator)
-            parts.append(("predictions", .sparse(try pairs.predictedMatrix(model, communicator: communicator))))
-        }
+        if let predictions { parts.append(("predictions", .sparse(try predictions.predictedMatrix(model, communicator: communicator)))) }
         if let top = spec.top { parts.append(("top", .sparse(try TopRecommendations.compute(model, count: top, communicator: communicator)))) }
         let last = model.statistics.history.last
         var figures: [(String, JSONValue)] = [
@@ -85,26 +85,22 @@ extension CompleteStep {
                                           "preconditioner", "test", "predict", "top", "every"],
                                    required: ["ratings", "rank"]) { keys, parser in
         let field = keys.field, byKey = keys.byKey
-        guard let rankNode = byKey["rank"], let rank = parser.integer(rankNode, "\(field).rank", range: 1...100_000) else { return nil }
+        typealias O = CompletionParameters.Options
+        guard let rankValue = keys.integer(O.rank, &parser), let rank = rankValue else { return nil }
         var p = CompletionParameters(rank: rank)
-        var ok = true
-        if let n = byKey["lambda"] {
-            if let v = parser.number(n, "\(field).lambda"), v >= 0 { p.lambda = v } else {
-                if let v = n.scalar.flatMap({ Double($0.string) }), v < 0 { parser.problem(n, "\(field).lambda", "must be ≥ 0, got \(v)") }
-                ok = false
-            }
-        }
-        if let n = byKey["sweeps"] { if let v = parser.integer(n, "\(field).sweeps", range: 1...1_000_000) { p.sweeps = v } else { ok = false } }
+        let lambda = keys.number(O.lambda, &parser), sweeps = keys.integer(O.sweeps, &parser), seed = keys.integer(.seed, &parser)
+        let inner = keys.integer(O.innerIterations, &parser)
+        var ok = lambda != nil && sweeps != nil && seed != nil && inner != nil
+        if let v = lambda ?? nil { p.lambda = v }
+        if let v = sweeps ?? nil { p.sweeps = v }
+        if let v = seed ?? nil { p.seed = UInt64(v) }
+        if let v = inner ?? nil { p.innerIterations = v }
         if let n = byKey["method"] {
             if let v = parser.choice(n, "\(field).method", ["als", "robust"]) { p.method = .init(rawValue: v)! } else { ok = false }
         }
         if let n = byKey["biases"] { if let v = parser.boolean(n, "\(field).biases") { p.biases = v } else { ok = false } }
         if let n = byKey["init"] {
             if let v = parser.choice(n, "\(field).init", ["spectral", "random"]) { p.initialization = .init(rawValue: v)! } else { ok = false }
-        }
-        if let n = byKey["seed"] { if let v = parser.integer(n, "\(field).seed", range: 0...Int.max) { p.seed = UInt64(v) } else { ok = false } }
-        if let n = byKey["inner_iterations"] {
-            if let v = parser.integer(n, "\(field).inner_iterations", range: 1...1000) { p.innerIterations = v } else { ok = false }
         }
         if let n = byKey["preconditioner"] {
             if let v = parser.choice(n, "\(field).preconditioner", ["jacobi", "sketch"]) { p.preconditioner = .init(rawValue: v)! } else { ok = false }
@@ -113,12 +109,10 @@ extension CompleteStep {
             parser.problem(n, field, "inner_iterations and preconditioner apply to method robust only")
             ok = false
         }
-        let top: Int?? = byKey["top"].map { parser.integer($0, "\(field).top", range: 1...100_000) }
-        let every: Int?? = byKey["every"].map { parser.integer($0, "\(field).every", range: 1...1_000_000) }
-        guard ok, let ratings = keys.text("ratings", "", &parser), top != .some(nil), every != .some(nil) else { return nil }
+        let top = keys.integer(O.top, &parser), every = keys.integer(.every, &parser)
+        guard ok, let ratings = keys.text("ratings", "", &parser), let top, let every else { return nil }
         let test = byKey["test"] != nil ? keys.text("test", "", &parser) : nil
         let predict = byKey["predict"] != nil ? keys.text("predict", "", &parser) : nil
-        return .complete(CompleteSpec(ratings: ratings, test: test, predict: predict, top: top ?? nil, every: (every ?? nil) ?? 1,
-                                      parameters: p))
+        return .complete(CompleteSpec(ratings: ratings, test: test, predict: predict, top: top, every: every ?? 1, parameters: p))
     }
 }

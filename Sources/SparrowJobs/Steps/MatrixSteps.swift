@@ -76,14 +76,13 @@ extension MatrixSteps {
             keys.text("matrix", "", &parser).map { .transpose(matrix: $0) }
         },
         StepSchema(op: "scale", keys: ["matrix", "alpha"], required: ["matrix", "alpha"]) { keys, parser in
-            let alpha = keys.byKey["alpha"].flatMap { parser.number($0, "\(keys.field).alpha") }
+            let alpha = keys.number(.finite("alpha"), &parser) ?? nil
             return keys.text("matrix", "", &parser).flatMap { m in alpha.map { .scale(matrix: m, alpha: $0) } }
         },
         StepSchema(op: "add", keys: ["a", "b", "alpha", "beta"], required: ["a", "b"]) { keys, parser in
-            let alpha = keys.byKey["alpha"].map { parser.number($0, "\(keys.field).alpha") } ?? 1
-            let beta = keys.byKey["beta"].map { parser.number($0, "\(keys.field).beta") } ?? 1
+            let alpha = keys.number(.finite("alpha"), &parser), beta = keys.number(.finite("beta"), &parser)
             guard let a = keys.text("a", "", &parser), let b = keys.text("b", "", &parser), let alpha, let beta else { return nil }
-            return .add(a: a, b: b, alpha: alpha, beta: beta)
+            return .add(a: a, b: b, alpha: alpha ?? 1, beta: beta ?? 1)
         },
     ]
 }

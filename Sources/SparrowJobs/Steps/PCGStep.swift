@@ -14,14 +14,20 @@ enum PCGStep {
         let a = try context.values.sparse(name)
         guard a.globalRows == a.globalColumns else { throw .usage("pcg needs a square matrix, '\(name)' is \(a.globalRows) × \(a.globalColumns)") }
         let b = try rightHandSide(rhs, for: a, context)
-        // Resume from the last recorded iterate (written by rows, so any P can resume it).
-        let resumed = try context.checkpoint?.iterate(step: step, rows: a.globalRows, owned: a.ownedRows, communicator: communicator)
+        // Resume from the last recorded iterate (written by rows, so any P can resume it); one of
+        // another system (inputs changed between restarts) or with a bad value is not used.
+        var store = context.checkpoint?.iterate(step: step)
+        store?.prepare(a, rightHandSide: b, communicator: communicator)
+        var resumed: (iteration: Int, x: [Double])?
+        if case let .found(iteration, x) = store?.read(rows: a.globalRows, owned: a.ownedRows, communicator: communicator) {
+            resumed = (iteration, x)
+        }
         var pcg = DistributedPCG()
         pcg.tolerance = tolerance
         pcg.maximumIterations = maximumIterations
         pcg.preconditioner = preconditioner
         pcg.plugins = [SparsifierPreconditioner.plugin]
-        let monitor = PCGMonitor(step: step, startIteration: resumed?.iteration ?? 0, partition: a.partition, context: context)
+        let monitor = PCGMonitor(step: step, startIteration: resumed?.iteration ?? 0, partition: a.partition, store: store, context: context)
         let result = try pcg.solve(a, rightHandSide: b, initialGuess: resumed?.x, communicator: communicator) {
             (k, relative, x) throws(SparrowError) in try monitor.observe(k, relative, x)
         }
@@ -59,11 +65,13 @@ final class PCGMonitor {
     private(set) var lastIteration: Int
     let progress: Progress
     private let partition: RowPartition
+    private let store: PCGCheckpoint?
     private let context: StepContext
 
-    init(step: String, startIteration: Int, partition: RowPartition, context: StepContext) {
+    init(step: String, startIteration: Int, partition: RowPartition, store: PCGCheckpoint?, context: StepContext) {
         self.step = step
         self.partition = partition
+        self.store = store
         self.startIteration = startIteration
         lastIteration = startIteration
         self.context = context
@@ -76,10 +84,10 @@ final class PCGMonitor {
         lastIteration = startIteration + k
         progress.update(lastIteration, of: 0, detail: "residual \(relative)")
         try context.limits.check("in step \(step) at iteration \(lastIteration)", communicator: communicator)
-        guard k % 10 == 0, let checkpoint = context.checkpoint else { return }
+        guard k % 10 == 0, let store else { return }
         let iterate = DistributedDense(local: DenseMatrix(rows: x.count, columns: 1, values: x), partition: partition, rank: communicator.rank)
-        try checkpoint.recordIterate(step: step, iteration: lastIteration, x: iterate, communicator: communicator)
-        if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
+        try store.record(iteration: lastIteration, x: iterate, communicator: communicator)
+        try context.stopIfRequested("in step \(step) at iteration \(lastIteration)")
     }
 }
 
@@ -89,16 +97,19 @@ extension PCGStep {
                                    required: ["matrix"]) { keys, parser in
         let field = keys.field
         let preconditioner = keys.text("preconditioner", "jacobi", &parser)
-        let tolerance = keys.byKey["tol"].map { parser.number($0, "\(field).tol", positive: true) } ?? 1e-10
-        let iterations = keys.byKey["max_iterations"].map { parser.integer($0, "\(field).max_iterations", range: 1...10_000_000) } ?? 1000
-        if let p = preconditioner, !(["none", "jacobi", "cholesky"].contains(p) || p.hasPrefix("sparsified:") || p.hasPrefix("band:")
-                                     || SparsifierPreconditioner.plugin.matches(p)) {
-            parser.problem(keys.byKey["preconditioner"], "\(field).preconditioner",
-                           "expected none, jacobi, cholesky, sparsified:KEEP, band:WIDTH or sparsifier[:DENSITY], got '\(p)'")
-            return nil
-        }
+        let tolerance = keys.number(DistributedPCG.Options.tolerance, &parser)
+        let iterations = keys.integer(DistributedPCG.Options.maximumIterations, &parser)
         guard let m = keys.text("matrix", "", &parser), let rhs = keys.text("rhs", "ones", &parser), let p = preconditioner,
               let tolerance, let iterations else { return nil }
-        return .pcg(matrix: m, rhs: rhs, preconditioner: p, tolerance: tolerance, maximumIterations: iterations)
+        var pcg = DistributedPCG()
+        pcg.tolerance = tolerance ?? pcg.tolerance
+        pcg.maximumIterations = iterations ?? pcg.maximumIterations
+        pcg.preconditioner = p
+        pcg.plugins = [SparsifierPreconditioner.plugin]
+        do throws(SparrowError) { try pcg.validate(.keys(prefix: field)) } catch {
+            keys.problem(error, &parser)
+            return nil
+        }
+        return .pcg(matrix: m, rhs: rhs, preconditioner: p, tolerance: pcg.tolerance, maximumIterations: pcg.maximumIterations)
     }
 }

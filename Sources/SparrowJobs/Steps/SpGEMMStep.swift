@@ -33,10 +33,10 @@ extension SpGEMMStep {
         let ta = byKey["transpose_a"].map { parser.boolean($0, "\(field).transpose_a") } ?? false
         let tb = byKey["transpose_b"].map { parser.boolean($0, "\(field).transpose_b") } ?? false
         let sorted = byKey["sorted"].map { parser.boolean($0, "\(field).sorted") } ?? false
-        let heavy: Int?? = byKey["heavy_threshold"].map { parser.integer($0, "\(field).heavy_threshold", range: 1...Int.max) }
+        let heavy = keys.integer(LocalSpGEMM.Options.heavyThreshold, &parser)
         let balance = byKey["balance"].map { parser.choice($0, "\(field).balance", ["rows", "nnz", "flops"]) } ?? "nnz"
         guard let a = keys.text("a", "", &parser), let b = keys.text("b", "", &parser), let ta, let tb, let sorted, let balance,
-              heavy != .some(nil) else { return nil }
-        return .spgemm(a: a, b: b, transposeA: ta, transposeB: tb, sorted: sorted, heavyThreshold: heavy ?? nil, balance: balance)
+              let heavy else { return nil }
+        return .spgemm(a: a, b: b, transposeA: ta, transposeB: tb, sorted: sorted, heavyThreshold: heavy, balance: balance)
     }
 }

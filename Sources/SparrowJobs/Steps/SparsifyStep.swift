@@ -55,34 +55,31 @@ extension SparsifyStep {
                                    keys: ["graph", "density", "target_kappa", "method", "rounds", "vectors", "similarity_hops", "seed", "as"],
                                    required: ["graph"]) { keys, parser in
         let field = keys.field, byKey = keys.byKey
-        var ok = true
+        typealias O = SparsifierParameters.Options
         guard let graph = keys.text("graph", "", &parser) else { return nil }
         var spec = SparsifySpec(graph: graph)
-        if let n = byKey["density"] {
-            if let v = parser.number(n, "\(field).density", positive: true) { spec.parameters.density = v } else { ok = false }
-        }
-        if let n = byKey["target_kappa"] {
-            if let v = parser.number(n, "\(field).target_kappa"), v >= 1 { spec.parameters.targetKappa = v } else {
-                parser.problem(n, "\(field).target_kappa", "must be a number ≥ 1"); ok = false
-            }
-        }
+        let density = keys.number(O.density, &parser), kappa = keys.number(O.targetKappa, &parser)
+        let rounds = keys.integer(O.rounds, &parser), vectors = keys.integer(O.vectors, &parser)
+        let hops = keys.integer(O.similarityHops, &parser), seed = keys.integer(.seed, &parser)
+        var ok = density != nil && kappa != nil && rounds != nil && vectors != nil && hops != nil && seed != nil
+        spec.parameters.density = density ?? nil
+        spec.parameters.targetKappa = kappa ?? nil
+        if let v = rounds ?? nil { spec.parameters.rounds = v }
+        if let v = vectors ?? nil { spec.parameters.vectors = v }
+        if let v = hops ?? nil { spec.parameters.similarityHops = v }
+        if let v = seed ?? nil { spec.parameters.seed = UInt64(v) }
         if let n = byKey["method"] {
             if let v = parser.choice(n, "\(field).method", ["tree", "sampling"]) { spec.parameters.method = .init(rawValue: v)! } else { ok = false }
         }
         if let n = byKey["as"] {
             if let v = parser.choice(n, "\(field).as", ["adjacency", "laplacian"]) { spec.interpretation = .init(rawValue: v)! } else { ok = false }
         }
-        if let n = byKey["rounds"] { if let v = parser.integer(n, "\(field).rounds", range: 1...1000) { spec.parameters.rounds = v } else { ok = false } }
-        if let n = byKey["vectors"] { if let v = parser.integer(n, "\(field).vectors", range: 1...64) { spec.parameters.vectors = v } else { ok = false } }
-        if let n = byKey["similarity_hops"] { if let v = parser.integer(n, "\(field).similarity_hops", range: 0...10) { spec.parameters.similarityHops = v } else { ok = false } }
-        if let n = byKey["seed"] { if let v = parser.integer(n, "\(field).seed", range: 0...Int.max) { spec.parameters.seed = UInt64(v) } else { ok = false } }
-        if ok, spec.parameters.density == nil, spec.parameters.targetKappa == nil {
-            parser.problem(keys.node, field, "needs density or target_kappa")
-            ok = false
-        }
-        if ok, spec.parameters.method == .sampling, let n = byKey["target_kappa"] {
-            parser.problem(n, "\(field).target_kappa", "applies to method tree (sampling takes density)")
-            ok = false
+        // The run's own check, so `run --check` refuses what the run would.
+        if ok {
+            do throws(SparrowError) { try spec.parameters.validate(.keys(prefix: field)) } catch {
+                keys.problem(error, &parser)
+                ok = false
+            }
         }
         return ok ? .sparsify(spec) : nil
     }

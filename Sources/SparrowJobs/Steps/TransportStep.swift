@@ -38,8 +38,11 @@ enum TransportStep {
             rowMarginal: try spec.rowMarginal.map { (n: String) throws(SparrowError) in try context.values.sparse(n) },
             columnMarginal: try spec.columnMarginal.map { (n: String) throws(SparrowError) in try context.values.sparse(n) },
             normalize: spec.normalize, threads: context.threads, field: field, communicator: communicator)
+        try TransportSetup.checkScale(loaded, eta: parameters.eta, source: "\(field).\(spec.cost != nil ? "cost" : "source_points")",
+                                      communicator: communicator)
         let solver = EntropicTransport(problem: loaded.problem, parameters: parameters, communicator: communicator)
-        let store = context.checkpoint.map { TransportCheckpoint(directory: $0.directory, stem: step) }
+        var store = context.checkpoint.map { TransportCheckpoint(directory: $0.directory, stem: step) }
+        store?.prepare(loaded.problem, communicator: communicator)
         var resumedAt = 0
         let recorded = try communicator.onRoot { () throws(SparrowError) in
             store.map { System.isRegularFile($0.directory + "/" + step + ".state") } ?? false
@@ -54,8 +57,7 @@ enum TransportStep {
         try solver.run(communicator: communicator) { (record: TransportRecord, resumable: Bool) throws(SparrowError) in
             if progress { System.printError("\(step): " + TransportReporting.describe(record)) }
             try context.limits.check("in step \(step) at iteration \(record.iteration)", communicator: communicator)
-            if let store, resumable, record.iteration % spec.every == 0 { try store.record(solver, communicator: communicator) }
-            if context.stopRequestedAnywhere() { throw JobRunner.interrupted }
+            try store?.atIteration(solver, record, resumable: resumable, every: spec.every, hint: "", communicator: communicator)
         }
         let figures = solver.figures(communicator: communicator)
         guard solver.converged else {
@@ -89,21 +91,18 @@ extension TransportStep {
         let field = keys.field, byKey = keys.byKey
         var spec = TransportSpec()
         var ok = true
-        func number(_ key: String, _ valid: (Double) -> Bool, _ expectation: String, _ parser: inout JobParser) -> Double?? {
-            guard let n = byKey[key] else { return .some(nil) }
-            guard let v = parser.number(n, "\(field).\(key)") else { return nil }
-            guard valid(v) else { parser.problem(n, "\(field).\(key)", "\(expectation), got \(v)"); return nil }
-            return v
-        }
-        let eta = number("eta", { $0 > 0 }, "must be positive", &parser)
-        let tol = number("tol", { $0 > 0 }, "must be positive", &parser)
-        let drop = number("drop", { $0 >= 0 && $0 < 1 }, "must be in [0, 1)", &parser)
-        let threshold = number("plan_threshold", { $0 >= 0 }, "must be ≥ 0", &parser)
-        for value in [eta, tol, drop, threshold] where value == nil { ok = false }
+        typealias O = TransportParameters.Options
+        let eta = keys.number(O.eta, &parser), tol = keys.number(O.tolerance, &parser), drop = keys.number(O.drop, &parser)
+        let threshold = keys.number(O.planThreshold, &parser), iterations = keys.integer(O.maxIterations, &parser)
+        let warmup = keys.integer(O.warmup, &parser), every = keys.integer(.every, &parser)
+        ok = eta != nil && tol != nil && drop != nil && threshold != nil && iterations != nil && warmup != nil && every != nil
         if let v = eta ?? nil { spec.parameters.eta = v }
         if let v = tol ?? nil { spec.parameters.tolerance = v }
         if let v = drop ?? nil { spec.parameters.dropFraction = v }
         if let v = threshold ?? nil { spec.planThreshold = v }
+        if let v = iterations ?? nil { spec.parameters.maxIterations = v }
+        if let v = warmup ?? nil { spec.parameters.warmupSweeps = v }
+        if let v = every ?? nil { spec.every = v }
         if let n = byKey["method"] {
             if let v = parser.choice(n, "\(field).method", ["sinkhorn", "sns"]) { spec.parameters.method = .init(rawValue: v)! } else { ok = false }
         }
@@ -111,9 +110,6 @@ extension TransportStep {
             if let v = parser.choice(n, "\(field).ground_cost", ["sqeuclidean", "l1"]) { spec.groundCost = .init(rawValue: v)! } else { ok = false }
         }
         if let n = byKey["normalize"] { if let v = parser.boolean(n, "\(field).normalize") { spec.normalize = v } else { ok = false } }
-        if let n = byKey["max_iterations"] { if let v = parser.integer(n, "\(field).max_iterations", range: 1...100_000_000) { spec.parameters.maxIterations = v } else { ok = false } }
-        if let n = byKey["warmup"] { if let v = parser.integer(n, "\(field).warmup", range: 0...1_000_000) { spec.parameters.warmupSweeps = v } else { ok = false } }
-        if let n = byKey["every"] { if let v = parser.integer(n, "\(field).every", range: 1...1_000_000) { spec.every = v } else { ok = false } }
         for (key, path) in [("cost", \TransportSpec.cost), ("source_points", \.sourcePoints), ("target_points", \.targetPoints),
                             ("r", \.rowMarginal), ("c", \.columnMarginal)] where byKey[key] != nil {
             if let v = keys.text(key, "", &parser) { spec[keyPath: path] = v } else { ok = false }
