@@ -34,7 +34,7 @@ final class HardeningIICLITests: XCTestCase {
             XCTAssertEqual(outcome.stderrLines, ["sparrow: error: --preconditioner: DENSITY of 'sparsifier:1e308' must be a number in [1, 1e6]"])
             outcome = SparrowProcess.run(["run", s.join("job.yaml"), "--check"], ranks: r)
             XCTAssertEqual(outcome.status, 2, outcome.stderr)
-            XCTAssertEqual(outcome.stderrLines, ["sparrow: error: \(s.join("job.yaml")):2:56: steps[0].density: must be a finite number in (0, 1e6], got 1e+308"])
+            XCTAssertEqual(outcome.stderrLines, ["sparrow: error: \(s.join("job.yaml")):2:52: steps[0].density: must be a finite number in (0, 1e6], got 1e+308"])
             // A density above G's own keeps every edge (it used to overflow the edge budget).
             outcome = SparrowProcess.run(["sparsify", s.join("L.mtx"), "--density", "1e6", "-o", s.join("H\(ranks).mtx"), "--quiet"], ranks: r)
             XCTAssertEqual(outcome.status, 0, outcome.stderr)
@@ -146,6 +146,20 @@ final class HardeningIICLITests: XCTestCase {
         limited.waitUntilExit()
         XCTAssertEqual(limited.terminationStatus, 2, "a write past the limit fails as output (EFBIG), it does not kill the process")
         XCTAssertEqual(s.entries, ["C.mtx", "R.mtx", "wrong-shape.mtx"], "all or nothing")
+        // A job: its small output is written, its large one cannot be; neither stays.
+        try write("""
+        inputs: {A: {generate: {kind: grid2d, n: 3, shift: 1}}, B: {generate: {kind: grid2d, n: 40, shift: 1}}}
+        steps: [{name: a, op: info, matrix: A}]
+        outputs: {a: a.json, A: small.mtx, B: large.mtx}
+        """, s.join("job.yaml"))
+        let job = Process()
+        job.executableURL = URL(fileURLWithPath: "/bin/sh")
+        job.arguments = ["-c", "ulimit -f 8; exec \"$0\" \"$@\"", SparrowProcess.binary, "run", s.join("job.yaml"), "--output-dir", s.join("out"), "--quiet"]
+        job.standardError = FileHandle.nullDevice
+        try job.run()
+        job.waitUntilExit()
+        XCTAssertEqual(job.terminationStatus, 2)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: s.join("out"))) ?? [], [], "no output, no temporary")
     }
 
     /// Finding 9: names close to the 255-byte limit, overflowing weights and ratings, misplaced
