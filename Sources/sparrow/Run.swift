@@ -42,6 +42,8 @@ struct Run: ParsableCommand {
         try common.write(report, comm)
         if comm.isRoot, !common.quiet {
             System.printError("sparrow: job \(plan.name) done: \(plan.steps.count) steps, \(plan.outputs.count) outputs in \(plan.defaults.outputDirectory)")
+            // What each step computed, on standard output (the report has every figure).
+            for line in JobSummary.lines(report.history) { print(line) }
         }
     }
 }
