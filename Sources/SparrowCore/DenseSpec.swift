@@ -28,7 +28,7 @@ public enum DenseSpec {
         // Shape and size from the header first: a coordinate file is expanded to
         // a dense rows × columns array, which must be refused before it is built.
         let header = try MatrixMarket.readHeader(path: text)
-        let sizeLine = max(1, header.dataLine - 1)
+        let sizeLine = header.sizeLine
         guard header.rows == rows else {
             throw .input(file: text, line: sizeLine, message: "has \(header.rows) rows, expected \(rows) to match the matrix")
         }
@@ -66,7 +66,7 @@ public enum DenseSpec {
             let whole = try parse(text, rows: rows, field: field, threads: threads)
             return (0..<whole.columns).map { j in Array(whole.values[(j * rows + owned.lowerBound)..<(j * rows + owned.upperBound)]) }
         }
-        let sizeLine = max(1, header.dataLine - 1)
+        let sizeLine = header.sizeLine
         guard header.rows == rows else {
             throw .input(file: text, line: sizeLine, message: "has \(header.rows) rows, expected \(rows) to match the matrix")
         }

@@ -89,7 +89,8 @@ extension MatrixMarketHeader {
 
     /// Refuses to read a file whose contents will not fit.
     public func checkMemory(file: String, ranks: Int = 1) throws(SparrowError) {
-        let line = max(1, dataLine - 1)
+        if let petsc { return try petsc.checkMemory(file: file, ranks: ranks) }
+        let line = sizeLine
         try MemoryBudget.check(estimatedBytes(ranks: ranks), for: "\(format.rawValue) \(rows) × \(columns) with \(declaredEntries) entries") {
             .input(file: file, line: line, message: $0)
         }

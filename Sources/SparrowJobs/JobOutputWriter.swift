@@ -28,13 +28,13 @@ struct JobOutputWriter {
         let start = System.now()
         for output in outputs where output.name == name {
             switch (value, output.format) {
-            case let (.sparse(matrix), .mtx):
+            case let (.sparse(matrix), .matrix):
                 try matrix.write(to: output.path, threads: threads, into: staging, communicator: communicator)
-            case let (.dense(matrix), .mtx):
+            case let (.dense(matrix), .matrix):
                 try matrix.write(to: output.path, into: staging, communicator: communicator)
             case (.group, _):
                 throw .usage("output \(name): internal error, a step's group of values reached the writer unsplit")
-            case (.metrics, .mtx):
+            case (.metrics, .matrix):
                 throw .usage("output \(name): the step makes figures, not a matrix; use a .json path")
             case let (.metrics(fields), .json):
                 try writeJSON(fields, to: output.path)

@@ -350,8 +350,8 @@ public struct JobParser {
                 continue
             }
             let format: JobPlan.OutputFormat
-            if normalized.hasSuffix(".mtx") { format = .mtx } else if normalized.hasSuffix(".json") { format = .json } else {
-                problem(pathNode, field, "output \(path) must end in .mtx or .json")
+            if normalized.hasSuffix(".mtx") || normalized.hasSuffix(".petsc") { format = .matrix } else if normalized.hasSuffix(".json") { format = .json } else {
+                problem(pathNode, field, "output \(path) must end in .mtx, .petsc or .json")
                 continue
             }
             if let other = taken[normalized] { problem(pathNode, field, "output path \(path) is also used by output '\(other)'"); continue }

@@ -37,7 +37,8 @@ public struct JobPlan: Sendable {
         public var format: OutputFormat
     }
 
-    public enum OutputFormat: String, Sendable { case mtx, json }
+    /// A matrix file (Matrix Market, or PETSc binary for a `.petsc` path) or JSON figures.
+    public enum OutputFormat: String, Sendable { case matrix, json }
 
     public var file: String
     public var name: String

@@ -1,6 +1,7 @@
 import SparrowCore
 
-/// Loads a Matrix Market file into a row-distributed matrix.
+/// Loads a Matrix Market file into a row-distributed matrix (a PETSc binary
+/// file, told by its first bytes, goes to `loadPETSc`).
 ///
 /// Parallel (default): every rank maps the file, parses the line-aligned share
 /// of the data section that starts in its byte range, and the entries travel
@@ -25,8 +26,9 @@ public enum DistributedLoader {
         let size = communicator.size, rank = communicator.rank
         let arrayHeader = try communicator.everywhere { () throws(SparrowError) -> MatrixMarketHeader? in
             let header = try MatrixMarket.readHeader(path: path)
-            return header.format == .array ? header : nil
+            return header.format == .array || header.petsc != nil ? header : nil
         }
+        if let petsc = arrayHeader?.petsc { return try loadPETSc(path: path, header: petsc, options: options, communicator: communicator) }
         if let arrayHeader { return try loadArray(path: path, header: arrayHeader, threads: options.threads, communicator: communicator) }
         // Rank-local: map, parse the header, check memory, parse this rank's byte range.
         let parsed = communicator.local { () throws(SparrowError) -> (MatrixMarketHeader, MatrixMarket.ParsedRegion, MappedFile) in
@@ -107,7 +109,7 @@ extension DistributedLoader {
         let m = header.columns
         let values = try communicator.everywhere { () throws(SparrowError) -> [Double] in
             try MemoryBudget.check(Double(owned.count) * Double(m) * 20, for: "array \(header.rows) × \(m) (\(owned.count) rows on this rank)") {
-                .input(file: path, line: max(1, header.dataLine - 1), message: $0)
+                .input(file: path, line: header.sizeLine, message: $0)
             }
             return try MatrixMarket.arrayRows(path: path, header: header, owned: owned, threads: threads)
         }

@@ -23,7 +23,12 @@ public enum ParallelOutput {
     /// below r (an array file's columns are one segment each).
     public static func write(path: String, header: String, segments: [[UInt8]], into outputs: OutputSet? = nil,
                              communicator: Communicator) throws(SparrowError) {
-        let headerBytes = Array(header.utf8)
+        try write(path: path, header: Array(header.utf8), segments: segments, into: outputs, communicator: communicator)
+    }
+
+    /// As above, with a binary header.
+    public static func write(path: String, header headerBytes: [UInt8], segments: [[UInt8]], into outputs: OutputSet? = nil,
+                             communicator: Communicator) throws(SparrowError) {
         let segmentCount = segments.count
         let sizes = try communicator.allgatherv(segments.map(\.count))
         guard sizes.count == segmentCount * communicator.size else {
@@ -89,8 +94,10 @@ extension DistributedCSR {
     /// Collective: this matrix as a coordinate file, every rank writing its own
     /// rows (columns sorted within each row). Byte-identical to
     /// `MatrixMarket.write` of the whole matrix, at any rank count.
+    /// A `.petsc` path gets PETSc's binary format instead (`wideIndices`: 64-bit indices).
     public func write(to path: String, field: MatrixMarketHeader.Field = .real, comment: String? = nil,
-                      threads: Int = 1, into outputs: OutputSet? = nil, communicator: Communicator) throws(SparrowError) {
+                      threads: Int = 1, wideIndices: Bool = false, into outputs: OutputSet? = nil,
+                      communicator: Communicator) throws(SparrowError) {
         if field == .integer {
             try communicator.everywhere { () throws(SparrowError) in
                 if let bad = local.values.firstIndex(where: { !($0 == $0.rounded() && abs($0) < 9.2e18) }) {
@@ -99,6 +106,13 @@ extension DistributedCSR {
             }
         }
         let stored = globalNonzeros(communicator)
+        if PETScBinary.isOutputPath(path) {
+            // Row lengths, column indices and values: three segments, each in rank order.
+            let width = PETScBinary.indexBytes(rows: globalRows, columns: globalColumns, nonzeros: stored, wide: wideIndices)
+            let header = PETScBinaryHeader(object: .sparse(nonzeros: stored), rows: globalRows, columns: globalColumns, indexBytes: width)
+            return try ParallelOutput.write(path: path, header: PETScBinary.encodeHeader(header), segments: PETScBinary.encodeRows(local, width: width),
+                                            into: outputs, communicator: communicator)
+        }
         let sorted = local.sortedColumns()
         let body = MatrixMarket.formatCoordinateRows(sorted, rows: 0..<sorted.rows, firstRow: ownedRows.lowerBound,
                                                      field: field, threads: threads)
@@ -114,6 +128,14 @@ extension ParallelOutput {
     /// real general` file, each rank writing its part of every column.
     public static func writeArray(owned: [Double], ownedRows: Int, globalRows: Int, columns: Int, path: String,
                                   comment: String? = nil, into outputs: OutputSet? = nil, communicator: Communicator) throws(SparrowError) {
+        if PETScBinary.isOutputPath(path) {
+            // PETSc stores a vector (one column) or a dense matrix row by row: each rank's rows are one segment.
+            let width = PETScBinary.indexBytes(rows: globalRows, columns: columns, nonzeros: 0)
+            let header = PETScBinaryHeader(object: columns == 1 ? .vector : .dense, rows: globalRows, columns: columns, indexBytes: width)
+            let rowMajor = (0..<ownedRows * columns).lazy.map { k in owned[(k % columns) * ownedRows + k / columns] }
+            return try write(path: path, header: PETScBinary.encodeHeader(header), segments: [PETScBinary.encodeDoubles(rowMajor)],
+                             into: outputs, communicator: communicator)
+        }
         var head = "%%MatrixMarket matrix array real general\n"
         if let comment { for line in comment.split(separator: "\n", omittingEmptySubsequences: false) { head += "% \(line)\n" } }
         head += "\(globalRows) \(columns)\n"

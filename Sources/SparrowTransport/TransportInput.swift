@@ -16,14 +16,15 @@ public enum TransportInput {
     /// The header of a dense general array (cost or points), refusing other kinds.
     public static func arrayHeader(path: String, what: String) throws(SparrowError) -> MatrixMarketHeader {
         let header = try MatrixMarket.readHeader(path: path)
-        guard header.format == .array, header.field != .pattern else {
-            throw .input(file: path, line: 1, message: "\(what) must be a dense real array (%%MatrixMarket matrix array real general), found \(header.format.rawValue) \(header.field.rawValue)")
+        // A PETSc file may hold a dense matrix in AIJ form (MatView's default): read expanded.
+        guard header.format == .array || header.petsc != nil, header.field != .pattern else {
+            throw .input(file: path, line: header.petsc == nil ? 1 : nil, message: "\(what) must be a dense real array (%%MatrixMarket matrix array real general), found \(header.format.rawValue) \(header.field.rawValue)")
         }
         guard header.symmetry == .general else {
-            throw .input(file: path, line: 1, message: "\(what) must be a general array, found \(header.symmetry.rawValue)")
+            throw .input(file: path, line: header.petsc == nil ? 1 : nil, message: "\(what) must be a general array, found \(header.symmetry.rawValue)")
         }
         guard header.rows > 0, header.columns > 0 else {
-            throw .input(file: path, line: 1, message: "\(what) is empty (\(header.rows) × \(header.columns))")
+            throw .input(file: path, line: header.petsc == nil ? 1 : nil, message: "\(what) is empty (\(header.rows) × \(header.columns))")
         }
         return header
     }
@@ -32,19 +33,19 @@ public enum TransportInput {
     public static func vector(path: String, count: Int, what: String) throws(SparrowError) -> [Double] {
         let header = try MatrixMarket.readHeader(path: path)
         guard header.rows == 1 || header.columns == 1 else {
-            throw .input(file: path, line: 1, message: "\(what) must be a vector (n × 1), found \(header.rows) × \(header.columns)")
+            throw .input(file: path, line: header.petsc == nil ? 1 : nil, message: "\(what) must be a vector (n × 1), found \(header.rows) × \(header.columns)")
         }
         guard header.rows * header.columns == count else {
-            throw .input(file: path, line: 1, message: "\(what) has \(header.rows * header.columns) entries; the problem needs \(count)")
+            throw .input(file: path, line: header.petsc == nil ? 1 : nil, message: "\(what) has \(header.rows * header.columns) entries; the problem needs \(count)")
         }
-        let mapped = try MappedFile(path: path)
-        let file = try MatrixMarket.parse(mapped.bytes, file: path)
-        let values = file.dense().values
+        let values = try MatrixMarket.read(path: path).dense().values
         if let bad = values.firstIndex(where: { !($0 > 0) }) {
-            // Coordinate files list entries in any order, and an absent entry is a zero.
-            let line = header.format == .array
-                ? header.dataLine + DataLineParser.lineOffsetOfEntry(bad, in: UnsafeBufferPointer(rebasing: mapped.bytes[header.dataOffset...]))
-                : nil
+            // Coordinate files list entries in any order, and an absent entry is a zero; a binary file has no lines.
+            var line: Int?
+            if header.format == .array, header.petsc == nil {
+                let mapped = try MappedFile(path: path)
+                line = header.dataLine + DataLineParser.lineOffsetOfEntry(bad, in: UnsafeBufferPointer(rebasing: mapped.bytes[header.dataOffset...]))
+            }
             throw .input(file: path, line: line, message: "\(what) entry \(bad + 1) is \(values[bad]); marginals must be positive")
         }
         return values

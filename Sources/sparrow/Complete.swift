@@ -9,7 +9,7 @@ struct Complete: ParsableCommand {
         abstract: "Low-rank matrix completion by alternating minimization (ALS-WR, or the robust approximate-solve variant).",
         discussion: """
         Input: observed entries as a coordinate .mtx (row, column, value); duplicates and NaN are refused.
-        Outputs with -o PREFIX: PREFIX.U.mtx (m × k), PREFIX.V.mtx (n × k), PREFIX.user_bias.mtx and
+        Outputs with -o PREFIX (.mtx, or .petsc with --output-format petsc): PREFIX.U.mtx (m × k), PREFIX.V.mtx (n × k), PREFIX.user_bias.mtx and
         PREFIX.item_bias.mtx (--biases), PREFIX.test.mtx (--test: predicted values), PREFIX.predictions.mtx
         (--predict), PREFIX.top.mtx (--top N: each row's N best unobserved columns, valued by prediction).
         A prediction is U_i·V_j, plus the global mean and both biases with --biases (mean in the report).
@@ -37,6 +37,7 @@ struct Complete: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sweeps between checkpoints.") var every: Int = 1
     @Flag(help: "Continue from the checkpoint in --checkpoint DIR.") var resume = false
     @Option(name: .short, parsing: .unconditional, help: "Output prefix.") var output: String?
+    @Option(name: .customLong("format"), parsing: .unconditional, help: "Format of the PREFIX.* outputs: mtx (Matrix Market) or petsc (PETSc binary).") var outputFormat: String = "mtx"
     @OptionGroup var common: CommonOptions
 
     func parameters(threads: Int) throws(SparrowError) -> CompletionParameters {
@@ -69,6 +70,7 @@ struct Complete: ParsableCommand {
         if let top { _ = try CompletionParameters.Options.top.checked(top, .flags) }
         if resume, checkpoint == nil { throw .usage("--resume needs --checkpoint DIR") }
         if output == nil, predict != nil || top != nil { throw .usage("--predict and --top write files: give -o PREFIX") }
+        _ = try MatrixOutputFormat.parse(outputFormat)
         return p
     }
 
@@ -188,18 +190,19 @@ struct Complete: ParsableCommand {
             if !directory.isEmpty, !System.isDirectory(directory) { try System.makeDirectories(directory) }
         }
         let outputs = OutputSet()
+        let ext = try MatrixOutputFormat.parse(outputFormat).suffix
         // Each rank writes its own rows of the factors.
         let factors = CompletionFactors(model)
-        try factors.users.write(to: prefix + ".U.mtx", into: outputs, communicator: comm)
-        try factors.items.write(to: prefix + ".V.mtx", into: outputs, communicator: comm)
-        if let b = factors.userBiases { try b.write(to: prefix + ".user_bias.mtx", into: outputs, communicator: comm) }
-        if let b = factors.itemBiases { try b.write(to: prefix + ".item_bias.mtx", into: outputs, communicator: comm) }
-        if let testSet = model.test { try writeSparse(try testSet.predictedMatrix(model, communicator: comm), prefix + ".test.mtx", outputs, comm) }
+        try factors.users.write(to: prefix + ".U" + ext, into: outputs, communicator: comm)
+        try factors.items.write(to: prefix + ".V" + ext, into: outputs, communicator: comm)
+        if let b = factors.userBiases { try b.write(to: prefix + ".user_bias" + ext, into: outputs, communicator: comm) }
+        if let b = factors.itemBiases { try b.write(to: prefix + ".item_bias" + ext, into: outputs, communicator: comm) }
+        if let testSet = model.test { try writeSparse(try testSet.predictedMatrix(model, communicator: comm), prefix + ".test" + ext, outputs, comm) }
         if let predictions {
-            try writeSparse(try predictions.predictedMatrix(model, communicator: comm), prefix + ".predictions.mtx", outputs, comm)
+            try writeSparse(try predictions.predictedMatrix(model, communicator: comm), prefix + ".predictions" + ext, outputs, comm)
         }
         if let top {
-            try writeSparse(try TopRecommendations.compute(model, count: top, communicator: comm), prefix + ".top.mtx", outputs, comm)
+            try writeSparse(try TopRecommendations.compute(model, count: top, communicator: comm), prefix + ".top" + ext, outputs, comm)
         }
         try comm.commit(outputs)
         report.time("write", System.now() - writeStart)

@@ -4,19 +4,26 @@ import SparrowMPI
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read a matrix distributed, gather it to rank 0 and write it (optionally transposed or as one triangle).",
+        abstract: "Read a matrix distributed and write it back, in parallel (optionally transposed or as one triangle), between Matrix Market and PETSc binary.",
         discussion: """
+        Inputs are Matrix Market or PETSc binary (told by their first bytes, 32- or
+        64-bit indices); an output ending in .petsc is written in PETSc's binary
+        format (MatLoad/VecLoad read it), anything else as Matrix Market.
+
         Examples:
           sparrow convert bcsstk13.mtx -o full.mtx
+          mpirun -n 4 sparrow convert bcsstk13.mtx -o bcsstk13.petsc
+          sparrow convert A.petsc -o A.mtx
           mpirun -n 3 sparrow convert ash219.mtx --transpose -o ash219T.mtx
           sparrow convert full.mtx --symmetry symmetric -o lower.mtx
         """)
 
-    @Argument(help: "Input Matrix Market file.") var input: String
-    @Option(name: .short, parsing: .unconditional, help: "Output Matrix Market file.") var output: String
+    @Argument(help: "Input file (Matrix Market or PETSc binary).") var input: String
+    @Option(name: .short, parsing: .unconditional, help: "Output file (.petsc: PETSc binary; otherwise Matrix Market).") var output: String
     @Flag(help: "Write the transpose.") var transpose = false
     @Option(parsing: .unconditional, help: "Output symmetry: general, symmetric or skew-symmetric.") var symmetry: String = "general"
     @Option(parsing: .unconditional, help: "Output field: real, integer or pattern.") var field: String = "real"
+    @Option(parsing: .unconditional, help: "Index width of a .petsc output: 32 (PETSc's default build) or 64 (--with-64-bit-indices); 64 whenever a size needs it.") var petscIndices: Int = 32
     @OptionGroup var load: LoadOptions
     @OptionGroup var common: CommonOptions
 
@@ -29,9 +36,33 @@ struct Convert: ParsableCommand {
         guard let field = MatrixMarketHeader.Field(rawValue: field) else {
             throw SparrowError.field(name: "--field", message: "expected real, integer or pattern, got '\(self.field)'")
         }
+        guard petscIndices == 32 || petscIndices == 64 else {
+            throw SparrowError.field(name: "--petsc-indices", message: "expected 32 or 64, got \(petscIndices)")
+        }
+        if PETScBinary.isOutputPath(output), symmetry != .general || field != .real {
+            throw SparrowError.usage("\(output): a PETSc binary file stores every entry as a real value; --symmetry and --field apply to Matrix Market outputs only")
+        }
         let start = System.now()
         var report = newReport("convert", common, comm)
         report.inputs = [("matrix", .string(input))]
+        let header = try comm.everywhere { () throws(SparrowError) in try MatrixMarket.readHeader(path: input) }
+        if header.format == .array, header.symmetry == .general, !transpose, symmetry == .general, field == .real {
+            // A dense input stays dense (a vector or dense PETSc matrix, an array file), each rank its rows.
+            let owned = RowPartition.uniform(rows: header.rows, parts: comm.size).range(of: comm.rank)
+            let columns = try report.measure("read") { () throws(SparrowError) in
+                try comm.everywhere { () throws(SparrowError) in
+                    try DenseSpec.parseOwned(input, rows: header.rows, owned: owned, field: "input", threads: common.threadCount)
+                }
+            }
+            try report.measure("write") { () throws(SparrowError) in
+                try ParallelOutput.writeArray(owned: columns.flatMap { $0 }, ownedRows: owned.count, globalRows: header.rows,
+                                              columns: header.columns, path: output, communicator: comm)
+            }
+            report.metric("rows", header.rows)
+            report.metric("columns", header.columns)
+            report.time("total", System.now() - start)
+            return try common.write(report, comm)
+        }
         var options = try load.options(threads: common.threadCount)
         options.transpose = transpose
         let matrix = try report.measure("read") { () throws(SparrowError) in
@@ -39,7 +70,7 @@ struct Convert: ParsableCommand {
         }
         if symmetry == .general {
             try report.measure("write") { () throws(SparrowError) in
-                try matrix.write(to: output, field: field, threads: common.threadCount, communicator: comm)
+                try matrix.write(to: output, field: field, threads: common.threadCount, wideIndices: petscIndices == 64, communicator: comm)
             }
         } else {
             // Checking a symmetry needs both triangles side by side: gathered to rank 0.

@@ -4,14 +4,14 @@ import SparrowMPI
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Shape, entries, banner and symmetry of a Matrix Market file (validates every line).",
+        abstract: "Shape, entries, banner and symmetry of a Matrix Market or PETSc binary file (validates every entry).",
         discussion: """
         Example:
           sparrow info bcsstk13.mtx
           mpirun -n 2 sparrow info bcsstk13.mtx --report info.json
         """)
 
-    @Argument(help: "Matrix Market file.") var file: String
+    @Argument(help: "Matrix Market or PETSc binary file.") var file: String
     @OptionGroup var load: LoadOptions
     @OptionGroup var common: CommonOptions
 

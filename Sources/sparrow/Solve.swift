@@ -32,7 +32,8 @@ struct Solve: ParsableCommand {
     @Option(name: .customLong("max-iterations"), parsing: .unconditional, help: "PCG iteration limit (default 1000).") var maxIterationsOption: Int?
     var tol: Double { tolOption ?? 1e-10 }
     var maxIterations: Int { maxIterationsOption ?? 1000 }
-    @Option(name: .short, parsing: .unconditional, help: "Output X (array .mtx), or a directory with --many.") var output: String?
+    @Option(name: .short, parsing: .unconditional, help: "Output X (array .mtx, or PETSc binary .petsc), or a directory with --many.") var output: String?
+    @Option(name: .customLong("format"), parsing: .unconditional, help: "With --many: format of DIR/NAME.x.* (mtx or petsc).") var outputFormat: String = "mtx"
     @Option(parsing: .unconditional, help: "PCG: directory for a checkpoint of the iterate (one right-hand side).") var checkpoint: String?
     @Option(parsing: .unconditional, help: "PCG: iterations between checkpoints.") var every: Int = 10
     @Flag(help: "PCG: continue from the iterate in --checkpoint DIR (at any rank count).") var resume = false
@@ -219,6 +220,7 @@ struct Solve: ParsableCommand {
     private func solveMany(_ comm: Communicator, method: SolveMethod, ordering: CholeskyFactorization.Ordering) throws {
         guard !matrices.isEmpty else { throw SparrowError.usage("--many needs at least one matrix") }
         guard let output else { throw SparrowError.usage("--many needs -o DIRECTORY for the solutions") }
+        let ext = try MatrixOutputFormat.parse(outputFormat).suffix
         // Only rank 0 writes, so only rank 0 looks at (or makes) the directory; a trailing '/' asks for it to be made.
         _ = try comm.onRoot { () throws(SparrowError) in
             if output.hasSuffix("/"), !System.isDirectory(output) { try System.makeDirectories(output) }
@@ -243,7 +245,7 @@ struct Solve: ParsableCommand {
                 rightHandSide: { (a) throws(SparrowError) in try DenseSpec.parse(rhs, for: a, field: "--rhs") },
                 method: method, ordering: ordering, communicator: comm, report: &report, progress: progress, gatherSolutions: false,
                 completed: { (item) throws(SparrowError) in
-                    let path = output + (output.hasSuffix("/") ? "" : "/") + item.name + ".x.mtx"
+                    let path = output + (output.hasSuffix("/") ? "" : "/") + item.name + ".x" + ext
                     try MatrixMarket.write(item.solution, to: path)
                     written.append(path)
                 })
@@ -273,7 +275,7 @@ enum BatchNames {
         var seen: [String: Int] = [:]
         return paths.map { path in
             var stem = String(path.split(separator: "/").last ?? Substring(path))
-            if stem.hasSuffix(".mtx") { stem.removeLast(4) }
+            for ext in [".mtx", ".petsc"] where stem.hasSuffix(ext) { stem.removeLast(ext.count) }
             let n = seen[stem, default: 0]
             seen[stem] = n + 1
             return n == 0 ? stem : "\(stem)-\(n + 1)"

@@ -55,3 +55,54 @@ struct NaiveMatrix {
         return values
     }
 }
+
+extension NaiveMatrix {
+    /// A PETSc binary file decoded by hand (big-endian; index width from the first word;
+    /// sparse, dense with the -1 marker, or vector), sharing no code with Sparrow's reader.
+    init(petsc path: String) throws {
+        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let width = data[0..<4].allSatisfy { $0 == 0 } ? 8 : 4
+        var at = 0
+        func integer() -> Int {
+            var v: UInt64 = 0
+            for k in 0..<width { v = v << 8 | UInt64(data[at + k]) }
+            at += width
+            return width == 4 ? Int(Int32(bitPattern: UInt32(v))) : Int(Int64(bitPattern: v))
+        }
+        func real() -> Double {
+            var v: UInt64 = 0
+            for k in 0..<8 { v = v << 8 | UInt64(data[at + k]) }
+            at += 8
+            return Double(bitPattern: v)
+        }
+        let classID = integer()
+        if classID == 1_211_214 {
+            rows = integer()
+            columns = 1
+            for i in 0..<rows { entries.append((i, 0, real())) }
+        } else {
+            rows = integer()
+            columns = integer()
+            let nz = integer()
+            if nz == -1 {
+                for i in 0..<rows { for j in 0..<columns { entries.append((i, j, real())) } }
+            } else {
+                let lengths = (0..<rows).map { _ in integer() }
+                let columnIndices = (0..<nz).map { _ in integer() }
+                var e = 0
+                for (i, length) in lengths.enumerated() {
+                    for _ in 0..<length { entries.append((i, columnIndices[e], 0)); e += 1 }
+                }
+                for k in 0..<nz { entries[k].value = real() }
+            }
+        }
+        precondition(at == data.count, "\(path): \(data.count - at) bytes left over")
+    }
+
+    /// Entries summed by position, for comparing two readings of one matrix.
+    var summed: [Int: Double] {
+        var d: [Int: Double] = [:]
+        for e in entries { d[e.row * columns + e.column, default: 0] += e.value }
+        return d
+    }
+}

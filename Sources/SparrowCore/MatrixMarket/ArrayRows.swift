@@ -8,6 +8,9 @@ extension MatrixMarket {
     /// message, reported at its line. Rank-local (no collectives).
     public static func arrayRows(path: String, header: MatrixMarketHeader, owned: Range<Int>, threads: Int,
                                  validate: ((Double) -> String?)? = nil) throws(SparrowError) -> [Double] {
+        if let petsc = header.petsc {
+            return try PETScBinary.denseRows(path: path, header: petsc, owned: owned, validate: validate)
+        }
         let n = header.rows, m = header.columns
         guard header.format == .array, header.symmetry == .general else {
             throw .input(file: path, line: 1, message: "expected a general array file, found \(header.format.rawValue) \(header.symmetry.rawValue)")

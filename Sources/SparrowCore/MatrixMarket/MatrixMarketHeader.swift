@@ -20,6 +20,12 @@ public struct MatrixMarketHeader: Sendable, Equatable {
     /// Byte offset and 1-based line number where the data lines begin.
     public var dataOffset: Int
     public var dataLine: Int
+    /// Set when this describes a PETSc binary file as Matrix Market would
+    /// (`PETScBinaryHeader.matrixMarketEquivalent`): there are no lines then.
+    public var petsc: PETScBinaryHeader?
+
+    /// The size line, for messages about the declared shape (nil for a binary file).
+    public var sizeLine: Int? { petsc == nil ? max(1, dataLine - 1) : nil }
 
     public init(format: Format, field: Field, symmetry: Symmetry, rows: Int, columns: Int,
                 declaredEntries: Int, dataOffset: Int = 0, dataLine: Int = 0) {
@@ -34,7 +40,8 @@ public struct MatrixMarketHeader: Sendable, Equatable {
     }
 
     public var banner: String {
-        "%%MatrixMarket matrix \(format.rawValue) \(field.rawValue) \(symmetry.rawValue)"
+        if let petsc { return petsc.description }
+        return "%%MatrixMarket matrix \(format.rawValue) \(field.rawValue) \(symmetry.rawValue)"
     }
 
     /// Parses the banner, comments and size line from the start of a file.
@@ -49,7 +56,7 @@ public struct MatrixMarketHeader: Sendable, Equatable {
             throw .input(file: file, line: 1, message: "empty file (expected a %%MatrixMarket banner)")
         }
         guard let bannerText = bannerLine.text else {
-            throw .input(file: file, line: 1, message: "not a Matrix Market file (banner is not text)")
+            throw .input(file: file, line: 1, message: "not a Matrix Market file (the banner is not text), nor a PETSc binary matrix or vector")
         }
         let words = bannerText.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard words.first == "%%matrixmarket" else {

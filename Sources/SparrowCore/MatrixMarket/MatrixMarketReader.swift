@@ -107,6 +107,8 @@ public final class MappedFile: @unchecked Sendable {
 
 public enum MatrixMarket {
     /// Reads the header from the first bytes of a file, reading more only if comments run long.
+    /// A PETSc binary file is told by its first bytes and described as the
+    /// Matrix Market file of the same matrix would be (`header.petsc` set).
     public static func readHeader(path: String) throws(SparrowError) -> MatrixMarketHeader {
         let file = try OpenFile(path: path)
         var length = 1 << 16
@@ -115,7 +117,10 @@ public enum MatrixMarket {
             let isComplete = prefix.count == file.size
             do {
                 return try prefix.withUnsafeBufferPointer { (b) throws(SparrowError) in
-                    try MatrixMarketHeader.parse(b, isComplete: isComplete, file: path)
+                    if PETScBinaryHeader.matches(b) {
+                        return try PETScBinaryHeader.parse(b, fileSize: file.size, file: path).matrixMarketEquivalent
+                    }
+                    return try MatrixMarketHeader.parse(b, isComplete: isComplete, file: path)
                 }
             } catch where error == needsMoreInput {
                 length *= 4
@@ -229,6 +234,7 @@ public enum MatrixMarket {
 
     /// Reads a whole file on this process, parsing line-aligned slices on `threads` threads.
     public static func read(path: String, threads: Int = 1) throws(SparrowError) -> MatrixMarketFile {
+        if let petsc = try PETScBinary.header(path: path) { return try PETScBinary.read(path: path, header: petsc) }
         let mapped = try MappedFile(path: path)
         return try parse(mapped.bytes, file: path, threads: threads)
     }

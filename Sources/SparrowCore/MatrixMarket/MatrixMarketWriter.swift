@@ -19,6 +19,8 @@ extension MatrixMarket {
         if field == .integer, let bad = matrix.values.firstIndex(where: { !($0 == $0.rounded() && abs($0) < 9.2e18) }) {
             throw .usage("cannot write \(path) as integer: value \(matrix.values[bad]) is not an integer in the 64-bit range")
         }
+        // PETSc's AIJ files store every entry: the symmetry checked above is not recorded.
+        if PETScBinary.isOutputPath(path) { return try PETScBinary.write(matrix, to: path, into: outputs) }
         let sorted = matrix.sortedColumns()
         let strict = symmetry == .skewSymmetric
         var stored = 0
@@ -112,6 +114,7 @@ extension MatrixMarket {
     /// (with `outputs`, renamed together with the rest of that set).
     public static func write(_ matrix: DenseMatrix, to path: String, comment: String? = nil,
                              into outputs: OutputSet? = nil) throws(SparrowError) {
+        if PETScBinary.isOutputPath(path) { return try PETScBinary.write(matrix, to: path, into: outputs) }
         let writer = try AtomicFileWriter(path: path)
         var head = "%%MatrixMarket matrix array real general\n"
         if let comment { for line in comment.split(separator: "\n", omittingEmptySubsequences: false) { head += "% \(line)\n" } }
