@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the Matrix Market reader, the job-file parser and the edge-update stream parser with libFuzzer.
-#   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default 600; targets: matrixmarket jobs updates)
+# Fuzzes the Matrix Market and PETSc binary readers, the job-file parser and the edge-update stream parser with libFuzzer.
+#   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default 600; targets: matrixmarket petsc jobs updates)
 # Builds fuzz/ (a package of its own) with -sanitize=fuzzer,address -Xswiftc -use-ld=lld, starts each
 # target from the committed seeds in fuzz/corpus/TARGET, keeps what it finds in
 # fuzz/work/TARGET (ignored by git), and prints executions, executions per second,
@@ -12,14 +12,14 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(matrixmarket jobs updates)
+[ ${#targets[@]} -gt 0 ] || targets=(matrixmarket petsc jobs updates)
 ./scripts/install-deps.sh
 swift build --package-path fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld 2>&1 | tail -n 1
 bin=$(swift build --package-path fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --show-bin-path)
 status=0
 for target in "${targets[@]}"; do
   case $target in
-    matrixmarket) exe=FuzzMatrixMarket ;; jobs) exe=FuzzJobParser ;; updates) exe=FuzzUpdateStream ;;
+    matrixmarket) exe=FuzzMatrixMarket ;; petsc) exe=FuzzPETScBinary ;; jobs) exe=FuzzJobParser ;; updates) exe=FuzzUpdateStream ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
   mkdir -p "fuzz/work/$target"

@@ -54,6 +54,10 @@ public enum TransportInput {
     /// Points as an n × d array: returned row-major (point i at [i·d, (i+1)·d)).
     public static func points(path: String, what: String) throws(SparrowError) -> (count: Int, dimension: Int, coordinates: [Double]) {
         let header = try arrayHeader(path: path, what: what)
+        if let petsc = header.petsc {
+            // Row-major already, and expanded from AIJ row by row under the memory budget.
+            return (header.rows, header.columns, try PETScBinary.denseRows(path: path, header: petsc, owned: 0..<header.rows))
+        }
         try header.checkMemory(file: path)
         let matrix = try MatrixMarket.read(path: path).dense()
         var coordinates = [Double](repeating: 0, count: matrix.rows * matrix.columns)

@@ -36,4 +36,26 @@ final class FuzzCorpusReplayTests: XCTestCase {
         XCTAssertFalse(parsed.contains("regression-array-zero-columns.mtx"))
         XCTAssertGreaterThan(refused, 20)
     }
+
+    /// The PETSc binary fuzzer's corpus (fuzz/corpus/petsc): PETSc's own files read, the
+    /// damaged ones refused with their byte offset, none crashes.
+    func testEveryPETScCorpusInputIsReadOrRefusedCleanly() throws {
+        MemoryBudget.limitPerRank = 256 << 20
+        defer { MemoryBudget.limitPerRank = nil }
+        let corpus = Self.corpus.replacingOccurrences(of: "/matrixmarket", with: "/petsc")
+        let names = try FileManager.default.contentsOfDirectory(atPath: corpus).sorted()
+        XCTAssertGreaterThanOrEqual(names.count, 12)
+        var read: [String] = []
+        for name in names {
+            do {
+                let file = try MatrixMarket.read(path: corpus + "/" + name)
+                XCTAssertNotNil(file.header.petsc, name)
+                XCTAssertEqual(file.csr().rows, file.header.rows, name)
+                read.append(name)
+            } catch {
+                XCTAssertTrue(error.description.contains(": byte "), "\(name): \(error.description)")
+            }
+        }
+        XCTAssertEqual(read, ["dense-27x2.petsc", "ramp67.petsc", "west0067-64.petsc", "west0067.petsc"])
+    }
 }

@@ -73,10 +73,10 @@ public struct PETScBinaryHeader: Sendable, Equatable {
     /// Whether `prefix` (a file's first bytes, at least 8 to be sure) starts like a PETSc binary file.
     public static func matches(_ prefix: UnsafeBufferPointer<UInt8>) -> Bool {
         guard prefix.count >= 4 else { return false }
-        let first = Int(word(prefix, at: 0, bytes: 4))
+        let first = Int(Int64(bitPattern: word(prefix, at: 0, bytes: 4)))
         if first == matrixClassID || first == vectorClassID { return true }
         guard first == 0, prefix.count >= 8 else { return false }
-        let second = Int(word(prefix, at: 4, bytes: 4))
+        let second = Int(Int64(bitPattern: word(prefix, at: 4, bytes: 4)))
         return second == matrixClassID || second == vectorClassID
     }
 
@@ -111,8 +111,10 @@ public struct PETScBinaryHeader: Sendable, Equatable {
         }
         // Sizes up to 2^62 keep every offset below in range: larger ones cannot be a file here.
         let limit = 1 << 62
-        let denseOverflows = header.object != .sparse(nonzeros: header.storedValues)
-            && header.rows.multipliedReportingOverflow(by: header.columns).overflow
+        var denseOverflows = false
+        if header.object == .dense || header.object == .vector {
+            denseOverflows = header.rows.multipliedReportingOverflow(by: header.columns).overflow
+        }
         guard header.rows < limit / 16, header.columns < limit / 16, !denseOverflows, header.storedValues < limit / 32 else {
             throw failure(indexBytes, "sizes \(header.rows) × \(header.columns) are beyond any file")
         }

@@ -29,6 +29,7 @@ public enum PETScBinary {
         while done < count {
             let n = min(perChunk, count - done)
             let bytes = try file.read(offset: offset + done * width, count: n * width)
+            guard bytes.count == n * width else { throw error(file: file.path, byte: file.size, "file ends inside its integers") }
             try bytes.withUnsafeBufferPointer { (b) throws(SparrowError) in
                 for k in 0..<n { try each(done + k, Int(Int64(bitPattern: PETScBinaryHeader.word(b, at: k * width, bytes: width)))) }
             }
@@ -43,6 +44,7 @@ public enum PETScBinary {
         while done < count {
             let n = min(perChunk, count - done)
             let bytes = try file.read(offset: offset + done * 8, count: n * 8)
+            guard bytes.count == n * 8 else { throw error(file: file.path, byte: file.size, "file ends inside its values") }
             try bytes.withUnsafeBufferPointer { (b) throws(SparrowError) in
                 for k in 0..<n {
                     let v = Double(bitPattern: PETScBinaryHeader.word(b, at: k * 8, bytes: 8))
@@ -70,6 +72,10 @@ public enum PETScBinary {
 
     /// Entries [first, first + count) of a sparse file: 0-based columns, checked, and values.
     public static func entries(_ file: OpenFile, _ header: PETScBinaryHeader, first: Int, count: Int) throws(SparrowError) -> (columns: [Int32], values: [Double]) {
+        guard first >= 0, count >= 0, first + count <= header.storedValues else {
+            throw error(file: file.path, byte: header.rowLengthsOffset,
+                        "row lengths reach entry \(first + count), the header declares \(header.storedValues) nonzeros")
+        }
         var columns = [Int32](repeating: 0, count: count)
         var values = [Double](repeating: 0, count: count)
         let offset = header.columnIndicesOffset + first * header.indexBytes
@@ -91,6 +97,9 @@ public enum PETScBinary {
                                  validate: ((Double) -> String?)? = nil) throws(SparrowError) -> [Double] {
         let file = try OpenFile(path: path)
         let m = header.columns
+        try MemoryBudget.check(Double(owned.count) * Double(m) * 8, for: "\(owned.count) dense rows of \(m) columns") {
+            error(file: path, byte: 0, $0)
+        }
         var rows = [Double](repeating: 0, count: owned.count * m)
         if case .sparse = header.object {
             // The entries before this block are counted from the lengths of the rows above it, chunk by chunk.
