@@ -53,7 +53,8 @@ final class FuzzCorpusReplayTests: XCTestCase {
                 XCTAssertEqual(file.csr().rows, file.header.rows, name)
                 read.append(name)
             } catch {
-                XCTAssertTrue(error.description.contains(": byte "), "\(name): \(error.description)")
+                // Refused by the format check (":byte N") or, when the first word is no class id, as not Matrix Market either.
+                XCTAssertTrue(error.description.contains(": byte ") || error.description.contains("nor a PETSc binary"), "\(name): \(error.description)")
             }
         }
         XCTAssertEqual(read, ["dense-27x2.petsc", "ramp67.petsc", "west0067-64.petsc", "west0067.petsc"])
