@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // Sparrow: distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.
 // Layering (lower never imports higher):
-//   CMPI, CSuiteSparse (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
+//   CMPI, CSuiteSparse, CSystem, CCompression (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
 //   (SparrowSpGEMM, SparrowFactor, SparrowTransport, SparrowCompletion, SparrowSparsify) -> SparrowJobs -> sparrow
 import PackageDescription
 
@@ -27,10 +27,12 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CSystem"),
+        .systemLibrary(name: "CCompression",
+                       providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev"])]),
         .systemLibrary(name: "CSuiteSparse",
                        providers: [.apt(["libsuitesparse-dev", "libopenblas-dev"])]),
 
-        .target(name: "SparrowCore", dependencies: ["CSystem"]),
+        .target(name: "SparrowCore", dependencies: ["CSystem", "CCompression"]),
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
         .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),

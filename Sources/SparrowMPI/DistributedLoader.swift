@@ -9,6 +9,9 @@ import SparrowCore
 /// stitched together from every rank's newline count, so a problem is reported
 /// at the same FILE:LINE whatever the rank count.
 /// Scatter (fallback): rank 0 parses the whole file, then the same all-to-all.
+/// Compressed (`.mtx.gz/.bz2/.xz`, a SuiteSparse `.tar.gz`): rank 0
+/// decompresses and parses chunk by chunk, each chunk's entries dealt out to
+/// the ranks as it is parsed (`loadCompressed`).
 public enum DistributedLoader {
     public enum Method: String, Sendable, CaseIterable { case parallel, scatter }
 
@@ -29,6 +32,9 @@ public enum DistributedLoader {
             return header.format == .array || header.petsc != nil ? header : nil
         }
         if let petsc = arrayHeader?.petsc { return try loadPETSc(path: path, header: petsc, options: options, communicator: communicator) }
+        if arrayHeader == nil, try communicator.everywhere({ () throws(SparrowError) in try CompressedMatrixSource.open(path: path) != nil }) {
+            return try loadCompressed(path: path, options: options, communicator: communicator)
+        }
         if let arrayHeader { return try loadArray(path: path, header: arrayHeader, threads: options.threads, communicator: communicator) }
         // Rank-local: map, parse the header, check memory, parse this rank's byte range.
         let parsed = communicator.local { () throws(SparrowError) -> (MatrixMarketHeader, MatrixMarket.ParsedRegion, MappedFile) in
@@ -73,11 +79,19 @@ public enum DistributedLoader {
         // The parsed arrays move into the assembly (which frees them early): drop every other reference.
         var rows = region.rowIndices, columns = region.columnIndices
         var values = region.values
+        region.rowIndices = []; region.columnIndices = []; region.values = []
+        return try assembleParsed(header: header, rows: &rows, columns: &columns, values: &values, options: options, communicator: communicator)
+    }
+
+    /// Collective: entries as parsed (one triangle of a symmetric file, no values for a
+    /// pattern file) to the distributed matrix: values filled, halves mirrored, transposed
+    /// if asked, then moved to their owners.
+    static func assembleParsed(header: MatrixMarketHeader, rows: inout [Int32], columns: inout [Int32], values: inout [Double],
+                               options: Options, communicator: Communicator) throws(SparrowError) -> DistributedCSR {
         if header.field == .pattern {
             values.reserveCapacity(columns.capacity)
             values.append(contentsOf: repeatElement(1, count: columns.count))
         }
-        region.rowIndices = []; region.columnIndices = []; region.values = []
         if header.symmetry != .general {
             let sign: Double = header.symmetry == .skewSymmetric ? -1 : 1
             let stored = columns.count

@@ -38,12 +38,8 @@ extension DistributedLoader {
         for (k, length) in lengths.enumerated() {
             for _ in 0..<length { rowIndices[e] = Int32(rows.lowerBound + k); e += 1 }
         }
-        var shapeRows = header.rows, shapeColumns = header.columns
-        if options.transpose {
-            swap(&rowIndices, &columnIndices)
-            swap(&shapeRows, &shapeColumns)
-        }
-        return try DistributedCSR.assemble(rows: shapeRows, columns: shapeColumns, taking: &rowIndices, &columnIndices, &values,
-                                           balance: options.balance, communicator: communicator)
+        // General and real: assembled (transposed if asked) as parsed Matrix Market entries are.
+        return try assembleParsed(header: header.matrixMarketEquivalent, rows: &rowIndices, columns: &columnIndices, values: &values,
+                                  options: options, communicator: communicator)
     }
 }

@@ -70,14 +70,26 @@ extension DenseMatrix {
 }
 
 /// A read-only memory map of a whole file; the mapping is shared by threads.
+/// A compressed Matrix Market file (CompressedMatrixSource) is decompressed
+/// into memory instead, so every reader that maps a file reads it too.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let count: Int
     private let address: UnsafeMutableRawPointer?
+    private let decompressed: Bool
 
     public init(path: String) throws(SparrowError) {
         let file = try OpenFile(path: path)
         self.path = path
+        if let source = try CompressedMatrixSource.open(path: path) {
+            let text = try source.readAll()
+            count = text.count
+            decompressed = true
+            address = text.isEmpty ? nil : UnsafeMutableRawPointer.allocate(byteCount: text.count, alignment: 16)
+            text.withUnsafeBytes { if let address, let base = $0.baseAddress { address.copyMemory(from: base, byteCount: $0.count) } }
+            return
+        }
+        decompressed = false
         count = file.size
         if count == 0 { address = nil; return }
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -90,13 +102,16 @@ public final class MappedFile: @unchecked Sendable {
         madvise(mapped, count, MADV_SEQUENTIAL)
     }
 
-    deinit { if let address { munmap(address, count) } }
+    deinit {
+        guard let address else { return }
+        if decompressed { address.deallocate() } else { munmap(address, count) }
+    }
 
     /// Drops the pages read so far from this process's resident set (they stay
     /// in the page cache and come back on the next touch): once parsed, a
     /// file's bytes need not count against the rank's memory.
     public func releasePages() {
-        if let address { madvise(address, count, MADV_DONTNEED) }
+        if let address, !decompressed { madvise(address, count, MADV_DONTNEED) }
     }
 
     public var bytes: UnsafeBufferPointer<UInt8> {
@@ -110,6 +125,22 @@ public enum MatrixMarket {
     /// A PETSc binary file is told by its first bytes and described as the
     /// Matrix Market file of the same matrix would be (`header.petsc` set).
     public static func readHeader(path: String) throws(SparrowError) -> MatrixMarketHeader {
+        if let source = try CompressedMatrixSource.open(path: path) {
+            var prefix: [UInt8] = []
+            while true {
+                let more = try source.read(max(1 << 16, prefix.count * 3))
+                prefix += more
+                do {
+                    return try prefix.withUnsafeBufferPointer { (b) throws(SparrowError) in
+                        try MatrixMarketHeader.parse(b, isComplete: more.isEmpty, file: path)
+                    }
+                } catch where error == needsMoreInput {
+                    if prefix.count > 64 << 20 {
+                        throw .input(file: path, line: nil, message: "the banner, comments and size line take more than 64 MiB of decompressed text")
+                    }
+                }
+            }
+        }
         let file = try OpenFile(path: path)
         var length = 1 << 16
         while true {
