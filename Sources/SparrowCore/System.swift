@@ -217,6 +217,19 @@ public final class OpenFile {
 
     deinit { close(descriptor) }
 
+    /// Fills `buffer` with the bytes from `offset`; false when the file ends first.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, offset: Int) throws(SparrowError) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            let got = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if got < 0, errno == EINTR { continue }
+            if got < 0 { throw .input(file: path, line: nil, message: "read failed at byte \(offset + done)") }
+            if got == 0 { return false }
+            done += got
+        }
+        return true
+    }
+
     /// Reads bytes [offset, offset + count) clamped to the file's end.
     public func read(offset: Int, count: Int) throws(SparrowError) -> [UInt8] {
         let count = max(0, min(count, size - offset))

@@ -41,6 +41,32 @@ final class PETScBinaryCLITests: XCTestCase {
         }
     }
 
+    /// A row whose columns are out of order (PETSc never writes one) takes the sorting path
+    /// and gives the same matrix, at 1, 2 and 3 ranks.
+    func testARowWithColumnsOutOfOrderReadsAsTheSameMatrix() throws {
+        let scratch = ScratchDirectory()
+        var bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: petsc + "/west0067.petsc")))
+        let (m, nz) = (67, 294)
+        func int32(at offset: Int) -> Int { Int(bytes[offset..<offset + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
+        let row = try XCTUnwrap((0..<m).first { int32(at: 16 + 4 * $0) >= 2 })
+        let entry = (0..<row).map { int32(at: 16 + 4 * $0) }.reduce(0, +)
+        let (columns, values) = (16 + 4 * m + 4 * entry, 16 + 4 * m + 4 * nz + 8 * entry)
+        bytes.replaceSubrange(columns..<columns + 8, with: Array(bytes[columns + 4..<columns + 8] + bytes[columns..<columns + 4]))
+        bytes.replaceSubrange(values..<values + 16, with: Array(bytes[values + 8..<values + 16] + bytes[values..<values + 8]))
+        let path = scratch.join("unsorted.petsc")
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        let reference = try NaiveMatrix(path: fixtures + "/west0067.mtx")
+        XCTAssertEqual(SparrowProcess.run(["convert", fixtures + "/west0067.mtx", "-o", scratch.join("plain.mtx")]).status, 0)
+        for ranks in [1, 2, 3] {
+            let out = scratch.join("\(ranks).mtx")
+            let outcome = SparrowProcess.run(["convert", path, "-o", out], ranks: ranks)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            XCTAssertEqual(try NaiveMatrix(path: out).summed, reference.summed, "at \(ranks) ranks")
+            // Rows written in column order, as from the Matrix Market original (a CSR wrongly marked sorted would not be).
+            XCTAssertEqual(FileManager.default.contents(atPath: out), FileManager.default.contents(atPath: scratch.join("plain.mtx")))
+        }
+    }
+
     /// Vectors and dense results in and out: y = A·x with both from PETSc's files, and a
     /// three-column solve whose dense PETSc output satisfies the system.
     func testVectorsAndDenseMatricesInAndOut() throws {

@@ -71,23 +71,62 @@ public enum PETScBinary {
     }
 
     /// Entries [first, first + count) of a sparse file: 0-based columns, checked, and values.
+    /// 32-bit indices and the values are read straight into the result and
+    /// byte-swapped in place (one pass over memory: the load runs at the
+    /// speed of pread).
     public static func entries(_ file: OpenFile, _ header: PETScBinaryHeader, first: Int, count: Int) throws(SparrowError) -> (columns: [Int32], values: [Double]) {
         guard first >= 0, count >= 0, first + count <= header.storedValues else {
             throw error(file: file.path, byte: header.rowLengthsOffset,
                         "row lengths reach entry \(first + count), the header declares \(header.storedValues) nonzeros")
         }
         var columns = [Int32](repeating: 0, count: count)
-        var values = [Double](repeating: 0, count: count)
         let offset = header.columnIndicesOffset + first * header.indexBytes
-        try integers(file, header, offset: offset, count: count) { (k, column) throws(SparrowError) in
-            guard column >= 0, column < header.columns else {
-                throw error(file: file.path, byte: offset + k * header.indexBytes,
-                            "column index \(column) outside 0..<\(header.columns) (entry \(first + k + 1))")
-            }
-            columns[k] = Int32(column)
+        let badColumn = { (k: Int, column: Int) in
+            error(file: file.path, byte: offset + k * header.indexBytes, "column index \(column) outside 0..<\(header.columns) (entry \(first + k + 1))")
         }
-        try doubles(file, offset: header.valuesOffset + first * 8, count: count) { values[$0] = $1 }
+        if header.indexBytes == 4 {
+            let complete = try readInto(&columns, file, offset: offset)
+            guard complete else { throw error(file: file.path, byte: file.size, "file ends inside its column indices") }
+            let limit = UInt32(header.columns)
+            var bad: Int?
+            columns.withUnsafeMutableBufferPointer { c in
+                for k in 0..<count {
+                    let column = UInt32(bigEndian: UInt32(bitPattern: c[k]))
+                    if column >= limit, bad == nil { bad = k } // negative indices are huge unsigned
+                    c[k] = Int32(bitPattern: column)
+                }
+            }
+            if let bad { throw badColumn(bad, Int(columns[bad])) }
+        } else {
+            try integers(file, header, offset: offset, count: count) { (k, column) throws(SparrowError) in
+                guard column >= 0, column < header.columns else { throw badColumn(k, column) }
+                columns[k] = Int32(column)
+            }
+        }
+        var values = [Double](repeating: 0, count: count)
+        let valuesOffset = header.valuesOffset + first * 8
+        let complete = try readInto(&values, file, offset: valuesOffset)
+        guard complete else { throw error(file: file.path, byte: file.size, "file ends inside its values") }
+        var bad: Int?
+        values.withUnsafeMutableBufferPointer { v in
+            for k in 0..<count {
+                let value = Double(bitPattern: UInt64(bigEndian: v[k].bitPattern))
+                if !value.isFinite, bad == nil { bad = k }
+                v[k] = value
+            }
+        }
+        if let bad { throw error(file: file.path, byte: valuesOffset + bad * 8, "value \(values[bad]) is not finite") }
         return (columns, values)
+    }
+
+    /// pread straight into an array's storage (withUnsafeMutableBytes does not carry typed throws).
+    static func readInto<T>(_ array: inout [T], _ file: OpenFile, offset: Int) throws(SparrowError) -> Bool {
+        var failure: SparrowError?
+        let complete = array.withUnsafeMutableBytes { b -> Bool in
+            do throws(SparrowError) { return try file.read(into: b, offset: offset) } catch { failure = error; return false }
+        }
+        if let failure { throw failure }
+        return complete
     }
 
     /// Rows `owned` of a dense matrix or vector, row-major (the file's own order);
