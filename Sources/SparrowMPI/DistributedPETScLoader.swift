@@ -34,8 +34,10 @@ extension DistributedLoader {
             ? RowPartition.uniform(rows: header.rows, parts: size)
             : RowPartition.balanced(ownedWeights: blockLengths, firstRow: block.lowerBound, globalRows: header.rows, communicator: communicator)
         let mine = partition.range(of: rank)
-        let lengths = mine == block ? blockLengths
-            : try communicator.everywhere { () throws(SparrowError) in try PETScBinary.rowLengths(file, header, rows: mine) }
+        // Collective on every rank, also where the final rows are the block already read.
+        let lengths = try communicator.everywhere { () throws(SparrowError) in
+            mine == block ? blockLengths : try PETScBinary.rowLengths(file, header, rows: mine)
+        }
         let counts = communicator.allgather(lengths.reduce(0, +))
         let total = counts.reduce(0, +)
         guard total == nonzeros else {
