@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // Sparrow: distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.
 // Layering (lower never imports higher):
-//   CMPI, CSuiteSparse, CSystem, CCompression (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
+//   CMPI, CSuiteSparse, CSystem, CCompression, CCrypto (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
 //   (SparrowSpGEMM, SparrowFactor, SparrowTransport, SparrowCompletion, SparrowSparsify) -> SparrowJobs -> sparrow
 import PackageDescription
 
@@ -29,10 +29,11 @@ let package = Package(
         .systemLibrary(name: "CSystem"),
         .systemLibrary(name: "CCompression",
                        providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev"])]),
+        .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSuiteSparse",
                        providers: [.apt(["libsuitesparse-dev", "libopenblas-dev"])]),
 
-        .target(name: "SparrowCore", dependencies: ["CSystem", "CCompression"]),
+        .target(name: "SparrowCore", dependencies: ["CSystem", "CCompression", "CCrypto"]),
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
         .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
@@ -45,7 +46,9 @@ let package = Package(
         .executableTarget(name: "sparrow", dependencies: [
             "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", "SparrowSparsify", "SparrowJobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], plugins: ["BuildInfoPlugin"]),
+        // Records the commit of the build for report provenance (scripts/build-info.sh).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
 
         // Benchmarks sit outside the product's dependency graph.
         .executableTarget(name: "sparrow-bench", dependencies: ["SparrowCore", "SparrowSpGEMM", "SparrowFactor"],

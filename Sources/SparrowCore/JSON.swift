@@ -75,12 +75,20 @@ public indirect enum JSONValue: Sendable, Equatable {
 }
 
 /// The `--report` JSON object of the CLI contract (shared/CONVENTIONS.md):
-/// command, ranks, threads, inputs, timings (seconds), metrics, per_rank, history.
+/// command, ranks, threads, inputs, timings (seconds), metrics, per_rank,
+/// history, warnings and provenance.
 public struct Report: Sendable {
     public var command: String
     public var ranks: Int
     public var threads: Int
-    public var inputs: [(String, JSONValue)] = []
+    /// Name → input file path (hashed for the provenance) or description.
+    public private(set) var inputs: [(String, JSONValue)] = []
+    /// Calendar time the report was begun (provenance `started`).
+    public var started = WallClock.now()
+    /// The options after defaults, when not the process's command line (a spool job).
+    public var options: [(String, JSONValue)]?
+    /// Further provenance fields (a job's plan and its seeds).
+    public var provenanceDetails: [(String, JSONValue)] = []
     public var timings: [(String, Double)] = []
     public var metrics: [(String, JSONValue)] = []
     public var perRank: [[(String, JSONValue)]] = []
@@ -92,6 +100,29 @@ public struct Report: Sendable {
         self.command = command
         self.ranks = ranks
         self.threads = threads
+    }
+
+    /// Names the files the verb is about to read (nil: an optional input not
+    /// given) and starts hashing them for the provenance while they are read.
+    public mutating func inputFiles(_ files: [(String, String?)]) {
+        for case let (name, path?) in files {
+            inputs.removeAll { $0.0 == name }
+            inputs.append((name, .string(path)))
+            InputDigests.start(path: path)
+        }
+    }
+
+    /// The input file `name` now lives at `newPath` (a job file moved to done/): it keeps its digest.
+    public mutating func moveInputFile(_ name: String, to newPath: String) {
+        guard let k = inputs.firstIndex(where: { $0.0 == name }), case let .string(old) = inputs[k].1 else { return }
+        InputDigests.alias(newPath, of: old)
+        inputs[k].1 = .string(newPath)
+    }
+
+    /// An input that is not a file (a generator, a spool directory).
+    public mutating func input(_ name: String, description: String) {
+        inputs.removeAll { $0.0 == name }
+        inputs.append((name, .string(description)))
     }
 
     /// Adds seconds to a phase (phases accumulate across repeated calls).
@@ -128,6 +159,7 @@ public struct Report: Sendable {
             ("per_rank", .array(perRank.map { .object($0) })),
             ("history", .array(history.map { .object($0) })),
             ("warnings", .array(warnings.map { .string($0) })),
+            ("provenance", Provenance.json(of: self, finished: WallClock.now())),
         ])
     }
 

@@ -195,7 +195,7 @@ public enum System {
 public final class OpenFile {
     public let path: String
     public let size: Int
-    private let descriptor: Int32
+    let descriptor: Int32
 
     public init(path: String) throws(SparrowError) {
         self.path = path
@@ -216,6 +216,9 @@ public final class OpenFile {
     }
 
     deinit { close(descriptor) }
+
+    /// Tells the kernel the file will be read front to back (larger read-ahead).
+    public func adviseSequential() { _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL)) }
 
     /// Fills `buffer` with the bytes from `offset`; false when the file ends first.
     public func read(into buffer: UnsafeMutableRawBufferPointer, offset: Int) throws(SparrowError) -> Bool {

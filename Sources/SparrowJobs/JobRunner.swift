@@ -25,7 +25,10 @@ public final class JobRunner {
         self.checkpoint = checkpoint
         values = JobValueStore(communicator: communicator)
         report = Report(command: "run", ranks: communicator.size, threads: plan.defaults.threads ?? threads)
-        report.inputs = [("job", .string(plan.file))]
+        report.inputFiles([("job", plan.file)])
+        // The job's own options: every step's keys after defaults, and the seeds among them.
+        let planJSON = ReflectedJSON.value(plan)
+        report.provenanceDetails = [("job", planJSON), ("seeds", .object(ReflectedJSON.collect("seed", in: planJSON)))]
     }
 
     /// Thrown between steps when a stop was requested (SIGTERM, SIGINT): the job can be resumed.
@@ -42,6 +45,11 @@ public final class JobRunner {
         let context = StepContext(communicator: communicator, threads: threads, values: values, checkpoint: checkpoint, limits: limits,
                                   showProgress: showProgress, warn: { [unowned self] in warn($0) })
         try writer.makeDirectories()
+        // Hashed (on rank 0, for the provenance) while the loaders read them, with the rights they are read with.
+        report.inputFiles(plan.inputs.map { input in
+            if case let .file(path) = input.source { return ("inputs.\(input.name)", path) }
+            return ("inputs.\(input.name)", nil)
+        })
         for input in plan.inputs {
             try limits.check("before input \(input.name)", communicator: communicator)
             let value: DistributedCSR = try report.measure("input:\(input.name)") { () throws(SparrowError) in

@@ -48,12 +48,15 @@ struct SpoolRecords {
         var lines = lines
         if let failure { lines += failure.lines.map { "error: \($0)" } }
         var finalReport = report ?? Report(command: "run", ranks: ranks, threads: threads)
-        finalReport.inputs = [("job", .string(id))]
+        let movedJob = jobFile ?? destination + id + ".yaml"
+        // The job file, named where it will lie (done/ or failed/) with the digest of what was read.
+        if report == nil { finalReport.inputFiles([("job", jobFile ?? layout.running + "/" + id + ".yaml")]) }
+        finalReport.moveInputFile("job", to: movedJob)
+        finalReport.input("job_id", description: id)
         finalReport.metric("status", .string(succeeded ? "done" : "failed"))
         if let failure { finalReport.metric("error", .string(failure.lines.joined(separator: "\n"))) }
         try? AtomicFileWriter.write(finalReport.json.serialized(indent: 2) + "\n", to: destination + id + ".report.json", mode: 0o600)
         try? AtomicFileWriter.write(lines.joined(separator: "\n") + "\n", to: destination + id + ".log", mode: 0o600)
-        let movedJob = jobFile ?? destination + id + ".yaml"
         if jobFile == nil { try? System.move(layout.running + "/" + id + ".yaml", to: movedJob) }
         for path in [destination + id + ".report.json", destination + id + ".log", movedJob, layout.output(id)] { give(path, to: owner) }
         System.removeFile(layout.attempts(id))

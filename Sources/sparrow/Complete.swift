@@ -9,7 +9,7 @@ struct Complete: ParsableCommand {
         abstract: "Low-rank matrix completion by alternating minimization (ALS-WR, or the robust approximate-solve variant).",
         discussion: """
         Input: observed entries as a coordinate .mtx (row, column, value); duplicates and NaN are refused.
-        Outputs with -o PREFIX (.mtx, or .petsc with --output-format petsc): PREFIX.U.mtx (m × k), PREFIX.V.mtx (n × k), PREFIX.user_bias.mtx and
+        Outputs with -o PREFIX (.mtx, or .petsc with --format petsc): PREFIX.U.mtx (m × k), PREFIX.V.mtx (n × k), PREFIX.user_bias.mtx and
         PREFIX.item_bias.mtx (--biases), PREFIX.test.mtx (--test: predicted values), PREFIX.predictions.mtx
         (--predict), PREFIX.top.mtx (--top N: each row's N best unobserved columns, valued by prediction).
         A prediction is U_i·V_j, plus the global mean and both biases with --biases (mean in the report).
@@ -80,8 +80,7 @@ struct Complete: ParsableCommand {
         var parameters = try parameters(threads: common.threadCount)
         let start = System.now()
         var report = newReport("complete", common, comm)
-        report.inputs = [("ratings", .string(ratings))] + (test.map { [("test", .string($0))] } ?? [])
-            + (predict.map { [("predict", .string($0))] } ?? [])
+        report.inputFiles([("ratings", ratings), ("test", test), ("predict", predict)])
         let data = try report.measure("read") { () throws(SparrowError) in
             try RatingsFile.load(ratings, threads: common.threadCount, communicator: comm)
         }

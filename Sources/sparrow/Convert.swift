@@ -44,7 +44,7 @@ struct Convert: ParsableCommand {
         }
         let start = System.now()
         var report = newReport("convert", common, comm)
-        report.inputs = [("matrix", .string(input))]
+        report.inputFiles([("matrix", input)])
         let header = try comm.everywhere { () throws(SparrowError) in try MatrixMarket.readHeader(path: input) }
         if header.format == .array, header.symmetry == .general, !transpose, symmetry == .general, field == .real {
             // A dense input stays dense (a vector or dense PETSc matrix, an array file), each rank its rows.

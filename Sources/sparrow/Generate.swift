@@ -40,7 +40,7 @@ struct Generate: ParsableCommand {
         let start = System.now()
         let spec = try Self.spec(kind: kind, scale: scale, edgeFactor: edgeFactor, seed: seed, n: n, shift: shift)
         var report = newReport("generate", common, comm)
-        report.inputs = [("generator", .string(spec.description))]
+        report.input("generator", description: spec.description)
         let matrix = try report.measure("generate") { () throws(SparrowError) in
             try DistributedGenerator.generate(spec, communicator: comm)
         }

@@ -20,7 +20,7 @@ struct Info: ParsableCommand {
         try common.validateThreads()
         let start = System.now()
         var report = newReport("info", common, comm)
-        report.inputs = [("matrix", .string(file))]
+        report.inputFiles([("matrix", file)])
         let header = try comm.everywhere { () throws(SparrowError) in try MatrixMarket.readHeader(path: file) }
         var lines = [
             "file: \(file)",

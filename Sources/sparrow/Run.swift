@@ -72,6 +72,8 @@ struct Serve: ParsableCommand {
     func run() throws {
         let comm = Runtime.communicator!
         try common.validateThreads()
+        // Every job record carries the digests of the job's inputs, with or without --report.
+        InputDigests.enabled = comm.isRoot && !InputDigests.declined
         _ = try NumericOption.seconds("poll", upper: 60).checked(poll, .flags)
         let start = System.now()
         let service = SpoolService(spool: spool, communicator: comm, threads: common.threadCount, quiet: common.quiet,
@@ -83,7 +85,7 @@ struct Serve: ParsableCommand {
         }
         // The service's own report: what it ran this time (each job has its own report in done/ or failed/).
         var report = newReport("serve", common, comm)
-        report.inputs = [("spool", .string(spool))]
+        report.input("spool", description: spool)
         report.metric("jobs_done", service.finished.filter(\.succeeded).count)
         report.metric("jobs_failed", service.finished.filter { !$0.succeeded }.count)
         report.metric("stopped_by_signal", .bool(service.stoppedBy != 0))

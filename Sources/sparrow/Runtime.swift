@@ -17,8 +17,8 @@ struct Sparrow: ParsableCommand {
         Inputs and outputs are Matrix Market files; --report PATH writes a JSON report.
         Exit codes: 0 success, 1 computation failed, 2 bad input or usage.
         """,
-        version: "0.1.0",
-        subcommands: [Info.self, Generate.self, Convert.self, SpMV.self, SpGEMMCommand.self, Solve.self, Transport.self, Sparsify.self, Complete.self, Run.self, Serve.self, SuperviseHelp.self])
+        version: Provenance.version,
+        subcommands: [Info.self, Generate.self, Convert.self, SpMV.self, SpGEMMCommand.self, Solve.self, Transport.self, Sparsify.self, Complete.self, Run.self, Serve.self, Verify.self, SuperviseHelp.self])
 }
 
 /// Flags every verb shares.
@@ -35,6 +35,10 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Memory per rank, e.g. 8G (default: available memory / ranks on the node).")
     var memoryLimit: String?
 
+    @Option(name: .customLong("input-digests"), parsing: .unconditional,
+            help: "sha256: the report records each input file's SHA-256 (rank 0 reads every input whole, about 1 s/GB); none: it does not.")
+    var inputDigests: String = "sha256"
+
     var threadCount: Int { max(1, threads ?? defaultThreadCount()) }
 
     func validateThreads() throws(SparrowError) {
@@ -45,6 +49,14 @@ struct CommonOptions: ParsableArguments {
             }
             MemoryBudget.limitPerRank = bytes
         }
+        // The provenance shows what these resolved to; without a report nothing needs the inputs' digests.
+        CommandProvenance.resolve("threads", .integer(threadCount))
+        CommandProvenance.resolve("memory_limit", MemoryBudget.budget().map { .integer($0.bytes) } ?? .null)
+        guard inputDigests == "sha256" || inputDigests == "none" else {
+            throw .field(name: "--input-digests", message: "expected sha256 or none, got '\(inputDigests)'")
+        }
+        InputDigests.declined = inputDigests == "none"
+        if report == nil || InputDigests.declined { InputDigests.enabled = false }
     }
 
     /// Writes the report on rank 0 (all ranks agree on success).

@@ -78,7 +78,7 @@ struct Solve: ParsableCommand {
         }
         let start = System.now()
         var report = newReport("solve", common, comm)
-        report.inputs = [("a", .string(matrices[0])), ("rhs", .string(rhs))]
+        report.inputFiles([("a", matrices[0]), ("rhs", rhs)])
         let (a, b) = try readProblem(comm, &report)
         let solved = try BatchSolve.manyRightHandSides(a, b, method: method, ordering: order, communicator: comm, report: &report)
         let (used, residual) = (solved.method, solved.residual)
@@ -127,7 +127,7 @@ struct Solve: ParsableCommand {
     private func solvePCG(_ comm: Communicator, ordering: CholeskyFactorization.Ordering) throws {
         let start = System.now()
         var report = newReport("solve", common, comm)
-        report.inputs = [("a", .string(matrices[0])), ("rhs", .string(rhs))]
+        report.inputFiles([("a", matrices[0]), ("rhs", rhs)])
         // PCG runs distributed: A by rows, vectors by the same partition.
         let distributed = try report.measure("read") { () throws(SparrowError) in
             try DistributedLoader.load(path: matrices[0], options: { var o = DistributedLoader.Options(); o.threads = common.threadCount; return o }(),
@@ -230,7 +230,7 @@ struct Solve: ParsableCommand {
         }
         let start = System.now()
         var report = newReport("solve", common, comm)
-        report.inputs = matrices.enumerated().map { ("a\($0.offset + 1)", JSONValue.string($0.element)) } + [("rhs", .string(rhs))]
+        report.inputFiles(matrices.enumerated().map { ("a\($0.offset + 1)", $0.element) } + [("rhs", rhs)])
         let names = BatchNames.unique(matrices)
         let progress = common.progress("solve --many", comm)
         // Each solution is written by the rank that solved it (the directory is

@@ -35,7 +35,7 @@ struct SpGEMMCommand: ParsableCommand {
         if let heavyThreshold { _ = try LocalSpGEMM.Options.heavyThreshold.checked(heavyThreshold, .flags) }
         let start = System.now()
         var report = newReport("spgemm", common, comm)
-        report.inputs = [("a", .string(a)), ("b", .string(b))]
+        report.inputFiles([("a", a), ("b", b)])
         let progress = common.progress("spgemm", comm)
         var loadA = try load.options(threads: common.threadCount, allowsFlops: true)
         loadA.transpose = transposeA

@@ -25,7 +25,7 @@ struct SpMV: ParsableCommand {
         _ = try NumericOption.repetitions.checked(`repeat`, .flags)
         let start = System.now()
         var report = newReport("spmv", common, comm)
-        report.inputs = [("a", .string(matrix)), ("x", .string(x))]
+        report.inputFiles([("a", matrix), ("x", x)])
         let a = try report.measure("read") { () throws(SparrowError) in
             try DistributedLoader.load(path: matrix, options: load.options(threads: common.threadCount), communicator: comm)
         }

@@ -77,7 +77,7 @@ struct Sparsify: ParsableCommand {
         }
         let start = System.now()
         var report = newReport("sparsify", common, comm)
-        report.inputs = [("graph", .string(graph))] + (updates.map { [("updates", JSONValue.string($0))] } ?? [])
+        report.inputFiles([("graph", graph), ("updates", updates)])
         // Every rank holds G (the graphs a sparsifier serves fit on a rank); the result is identical at any P.
         let (g, form) = try report.measure("read") { () throws(SparrowError) in
             try comm.everywhere { () throws(SparrowError) in try GraphInput.read(graph, as: chosen, threads: common.threadCount) }

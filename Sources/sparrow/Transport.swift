@@ -92,9 +92,8 @@ struct Transport: ParsableCommand {
         let parameters = try parameters()
         let start = System.now()
         var report = newReport("ot", common, comm)
-        report.inputs = [cost.map { ("cost", JSONValue.string($0)) }, sourcePoints.map { ("source_points", .string($0)) },
-                         targetPoints.map { ("target_points", .string($0)) }, rowMarginal.map { ("r", .string($0)) },
-                         columnMarginal.map { ("c", .string($0)) }].compactMap { $0 }
+        report.inputFiles([("cost", cost), ("source_points", sourcePoints), ("target_points", targetPoints),
+                           ("r", rowMarginal), ("c", columnMarginal)])
         if kernel == "sparse" { return try runSparse(source, parameters, start, &report, comm) }
         let loaded = try report.measure("read") { () throws(SparrowError) in
             try TransportSetup.load(source, threads: common.threadCount, communicator: comm)

@@ -23,6 +23,7 @@ ProcessSignals.install(rank: communicator.rank, printsStops: communicator.isRoot
 var failure: SparrowError?
 do {
     var command = try Sparrow.parseAsRoot()
+    try CommandProvenance.record(command, communicator)
     try command.run()
 } catch let error as SparrowError {
     failure = error
