@@ -23,7 +23,6 @@ struct Convert: ParsableCommand {
     @Flag(help: "Write the transpose.") var transpose = false
     @Option(parsing: .unconditional, help: "Output symmetry: general, symmetric or skew-symmetric.") var symmetry: String = "general"
     @Option(parsing: .unconditional, help: "Output field: real, integer or pattern.") var field: String = "real"
-    @Option(parsing: .unconditional, help: "Index width of a .petsc output: 32 (PETSc's default build) or 64 (--with-64-bit-indices); 64 whenever a size needs it.") var petscIndices: Int = 32
     @OptionGroup var load: LoadOptions
     @OptionGroup var common: CommonOptions
 
@@ -35,9 +34,6 @@ struct Convert: ParsableCommand {
         }
         guard let field = MatrixMarketHeader.Field(rawValue: field) else {
             throw SparrowError.field(name: "--field", message: "expected real, integer or pattern, got '\(self.field)'")
-        }
-        guard petscIndices == 32 || petscIndices == 64 else {
-            throw SparrowError.field(name: "--petsc-indices", message: "expected 32 or 64, got \(petscIndices)")
         }
         if PETScBinary.isOutputPath(output), symmetry != .general || field != .real {
             throw SparrowError.usage("\(output): a PETSc binary file stores every entry as a real value; --symmetry and --field apply to Matrix Market outputs only")
@@ -70,7 +66,7 @@ struct Convert: ParsableCommand {
         }
         if symmetry == .general {
             try report.measure("write") { () throws(SparrowError) in
-                try matrix.write(to: output, field: field, threads: common.threadCount, wideIndices: petscIndices == 64, communicator: comm)
+                try matrix.write(to: output, field: field, threads: common.threadCount, communicator: comm)
             }
         } else {
             // Checking a symmetry needs both triangles side by side: gathered to rank 0.

@@ -39,6 +39,10 @@ struct CommonOptions: ParsableArguments {
             help: "sha256: the report records each input file's SHA-256 (rank 0 reads every input whole, about 1 s/GB); none: it does not.")
     var inputDigests: String = "sha256"
 
+    @Option(name: .customLong("petsc-indices"), parsing: .unconditional,
+            help: "Index width of .petsc outputs: 32 (PETSc's default build) or 64 (a PETSc built --with-64-bit-indices); 64 whenever a size needs it.")
+    var petscIndices: Int = 32
+
     var threadCount: Int { max(1, threads ?? defaultThreadCount()) }
 
     func validateThreads() throws(SparrowError) {
@@ -52,6 +56,10 @@ struct CommonOptions: ParsableArguments {
         // The provenance shows what these resolved to; without a report nothing needs the inputs' digests.
         CommandProvenance.resolve("threads", .integer(threadCount))
         CommandProvenance.resolve("memory_limit", MemoryBudget.budget().map { .integer($0.bytes) } ?? .null)
+        guard petscIndices == 32 || petscIndices == 64 else {
+            throw .field(name: "--petsc-indices", message: "expected 32 or 64, got \(petscIndices)")
+        }
+        PETScBinary.wideIndicesByDefault = petscIndices == 64
         guard inputDigests == "sha256" || inputDigests == "none" else {
             throw .field(name: "--input-digests", message: "expected sha256 or none, got '\(inputDigests)'")
         }

@@ -29,6 +29,33 @@ final class CompressedInputCLITests: XCTestCase {
         XCTAssertTrue(info.stdout.contains("rows: 2003") && info.stdout.contains("nonzeros: 83883"), info.stdout)
     }
 
+    /// bcsstk13 and a generated R-MAT 16 (1 M entries, several of the loader's 32 MiB chunks
+    /// once decompressed), gzipped by Debian's gzip: the same matrix as the plain file, at 1 and 2 ranks.
+    func testGzippedBcsstk13AndRMAT16ReadAsThePlainFiles() throws {
+        let scratch = ScratchDirectory()
+        let rmat = scratch.join("rmat16.mtx")
+        XCTAssertEqual(SparrowProcess.run(["generate", "rmat", "--scale", "16", "--edge-factor", "16", "--seed", "2", "-o", rmat, "--quiet"]).status, 0)
+        let bcsstk = scratch.join("bcsstk13.mtx")
+        try FileManager.default.copyItem(atPath: fixtures + "/bcsstk13.mtx", toPath: bcsstk)
+        for plain in [bcsstk, rmat] {
+            let gzip = Process()
+            gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+            gzip.arguments = ["-k", "-6", plain]
+            try gzip.run()
+            gzip.waitUntilExit()
+            XCTAssertEqual(gzip.terminationStatus, 0)
+            let reference = try NaiveMatrix(path: plain)
+            for ranks in [1, 2] {
+                let out = scratch.join("\(ranks).mtx")
+                let outcome = SparrowProcess.run(["convert", plain + ".gz", "-o", out, "--quiet"], ranks: ranks)
+                XCTAssertEqual(outcome.status, 0, outcome.stderr)
+                let read = try NaiveMatrix(path: out)
+                XCTAssertEqual(read.rows, reference.rows)
+                XCTAssertEqual(read.summed, reference.summed, "\(plain).gz at \(ranks) ranks")
+            }
+        }
+    }
+
     /// Damaged or unusable compressed files: one line, exit 2, the same FILE:LINE a plain file gets.
     func testBadCompressedFilesGetOneLineNamingFileAndLine() throws {
         let cases: [(String, String)] = [

@@ -13,7 +13,9 @@ final class PETScBinaryCLITests: XCTestCase {
         let scratch = ScratchDirectory()
         for ranks in [1, 2, 3] {
             for (source, arguments, expected) in [("west0067.mtx", [String](), "west0067.petsc"), ("bcspwr10.mtx", [], "bcspwr10.petsc"),
-                                                  ("west0067.mtx", ["--petsc-indices", "64"], "west0067-64.petsc")] {
+                                                  ("west0067.mtx", ["--petsc-indices", "64"], "west0067-64.petsc"),
+                                                  ("petsc/ramp67.petsc", [], "ramp67.petsc"),
+                                                  ("petsc/ramp67-64.petsc", ["--petsc-indices", "64"], "ramp67-64.petsc")] {
                 let out = scratch.join("\(ranks)-\(expected)")
                 let outcome = SparrowProcess.run(["convert", fixtures + "/" + source, "-o", out] + arguments, ranks: ranks)
                 XCTAssertEqual(outcome.status, 0, outcome.stderr)
@@ -38,6 +40,28 @@ final class PETScBinaryCLITests: XCTestCase {
             }
             let info = SparrowProcess.run(["info", petsc + "/" + file])
             XCTAssertTrue(info.stdout.contains("banner: PETSc binary sparse (AIJ) matrix, \(file.contains("-64") ? 64 : 32)-bit indices"), info.stdout)
+        }
+    }
+
+    /// A vector written by a 64-bit PETSc reads as the 32-bit one, as an input and as a right-hand
+    /// side; a verb's vector output takes --petsc-indices 64 as convert does.
+    func testSixtyFourBitVectorsReadAndAreWrittenByEveryVerb() throws {
+        let scratch = ScratchDirectory()
+        let plain = scratch.join("ramp.mtx")
+        XCTAssertEqual(SparrowProcess.run(["convert", petsc + "/ramp67.petsc", "-o", plain]).status, 0)
+        for ranks in [1, 2] {
+            let wide = scratch.join("wide-\(ranks).mtx")
+            let read = SparrowProcess.run(["convert", petsc + "/ramp67-64.petsc", "-o", wide], ranks: ranks)
+            XCTAssertEqual(read.status, 0, read.stderr)
+            XCTAssertEqual(FileManager.default.contents(atPath: wide), FileManager.default.contents(atPath: plain), "at \(ranks) ranks")
+            let x = scratch.join("x-\(ranks).petsc")
+            let solve = SparrowProcess.run(["solve", fixtures + "/west0067.mtx", "--method", "lu", "--rhs", petsc + "/ramp67-64.petsc",
+                                            "-o", x, "--petsc-indices", "64", "--quiet"], ranks: ranks)
+            XCTAssertEqual(solve.status, 0, solve.stderr)
+            let bytes = [UInt8](FileManager.default.contents(atPath: x) ?? Data())
+            // A 64-bit PETSc vector: 8-byte class id 1211214 and length 67, then 67 doubles.
+            XCTAssertEqual(bytes.count, 16 + 8 * 67)
+            XCTAssertEqual(Array(bytes.prefix(16)), [0, 0, 0, 0, 0, 0x12, 0x7b, 0x4e, 0, 0, 0, 0, 0, 0, 0, 67])
         }
     }
 

@@ -2,10 +2,16 @@
 /// encoded separately so that ranks can write their rows of each part at
 /// computed offsets (ParallelOutput); one process writes them in order here.
 extension PETScBinary {
+    /// Every PETSc file this process writes uses 64-bit indices (`--petsc-indices 64`,
+    /// for a PETSc built `--with-64-bit-indices`, which reads nothing else). Set once at start-up.
+    nonisolated(unsafe) public static var wideIndicesByDefault = false
+
     /// The index width written: 4 bytes (PETSc's default build) unless a size
-    /// needs 8 or `wide` asks for PETSc's `--with-64-bit-indices` layout.
+    /// needs 8 or `wide` (or `wideIndicesByDefault`) asks for PETSc's
+    /// `--with-64-bit-indices` layout. Vectors too: a 64-bit PETSc reads their
+    /// class id and length as 8-byte integers.
     public static func indexBytes(rows: Int, columns: Int, nonzeros: Int, wide: Bool = false) -> Int {
-        wide || max(rows, columns, nonzeros) > Int(Int32.max) ? 8 : 4
+        wide || wideIndicesByDefault || max(rows, columns, nonzeros) > Int(Int32.max) ? 8 : 4
     }
 
     public static func encodeHeader(_ header: PETScBinaryHeader) -> [UInt8] {

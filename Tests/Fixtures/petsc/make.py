@@ -1,18 +1,19 @@
 #!/usr/bin/python3
-"""PETSc binary fixtures, written by PETSc itself (Debian's python3-petsc4py 3.18,
-32-bit indices, real scalars) from the Matrix Market fixtures one directory up,
-so the tests compare Sparrow's reader and writer with PETSc's own files.
+"""PETSc binary fixtures, written by PETSc itself (Debian's petsc4py 3.18, real
+scalars) from the Matrix Market fixtures one directory up, so the tests compare
+Sparrow's reader and writer with PETSc's own files. Run it with each build:
 
-Run: PETSC_DIR=/usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real /usr/bin/python3 make.py
+  PETSC_DIR=/usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real /usr/bin/python3 make.py
+      (python3-petsc4py-real3.18, 32-bit indices)
+  PETSC_DIR=/usr/lib/petscdir/petsc64-3.18/x86_64-linux-gnu-real /usr/bin/python3 make.py
+      (python3-petsc4py-64-real3.18, built --with-64-bit-indices)
 
   west0067.petsc      west0067.mtx (67 × 67, 294 entries, general) via MatView
   bcspwr10.petsc      bcspwr10.mtx (symmetric, both triangles stored: 21842 entries)
   ramp67.petsc        the vector (1, 2, …, 67) / 8 via VecView
-  west0067-64.petsc   west0067.petsc re-encoded with 8-byte integers, the layout of a
-                      PETSc built --with-64-bit-indices (header, row lengths and column
-                      indices widened; Debian ships no such build to write it)
+  west0067-64.petsc   the same, from the 64-bit build: header, row lengths and
+  ramp67-64.petsc     column indices (a vector's class id and length too) are 8 bytes
 """
-import struct
 from petsc4py import PETSc
 
 
@@ -46,24 +47,19 @@ def write_matrix(mtx, out):
     viewer.destroy()
 
 
-write_matrix('../west0067.mtx', 'west0067.petsc')
-write_matrix('../bcspwr10.mtx', 'bcspwr10.petsc')
+wide = PETSc.IntType().itemsize == 8
+suffix = '-64' if wide else ''
+write_matrix('../west0067.mtx', 'west0067%s.petsc' % suffix)
+if not wide:
+    write_matrix('../bcspwr10.mtx', 'bcspwr10.petsc')
 x = PETSc.Vec().createSeq(67)
 x.setArray([(k + 1) / 8 for k in range(67)])
-viewer = PETSc.Viewer().createBinary('ramp67.petsc', 'w')
+viewer = PETSc.Viewer().createBinary('ramp67%s.petsc' % suffix, 'w')
 x.view(viewer)
 viewer.destroy()
 
-data = open('west0067.petsc', 'rb').read()
-classid, m, n, nz = struct.unpack('>4i', data[:16])
-ints = struct.unpack('>%di' % (m + nz), data[16:16 + 4 * (m + nz)])
-with open('west0067-64.petsc', 'wb') as f:
-    f.write(struct.pack('>4q', classid, m, n, nz))
-    f.write(struct.pack('>%dq' % (m + nz), *ints))
-    f.write(data[16 + 4 * (m + nz):])
-
 # PETSc's viewer also writes a NAME.info options file beside each; nothing reads them here.
 import os
-for name in ('west0067', 'bcspwr10', 'ramp67'):
+for name in ('west0067', 'bcspwr10', 'ramp67', 'west0067-64', 'ramp67-64'):
     if os.path.exists(name + '.petsc.info'):
         os.remove(name + '.petsc.info')
