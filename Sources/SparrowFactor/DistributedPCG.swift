@@ -10,7 +10,7 @@ import SparrowMPI
 public struct DistributedPCG {
     public var tolerance = 1e-10
     public var maximumIterations = 1000
-    /// none, jacobi, cholesky, sparsified:KEEP or band:WIDTH.
+    /// none, jacobi, cholesky, sampled:KEEP or band:WIDTH.
     public var preconditioner = "jacobi"
     /// Fill-reducing ordering of the factor-based preconditioners.
     public var ordering: CholeskyFactorization.Ordering = .amd

@@ -2,7 +2,7 @@ import SparrowCore
 import SparrowMPI
 
 /// M⁻¹ for distributed PCG, parsed from the CLI/job spelling:
-/// `none`, `jacobi`, `cholesky` (factor of A itself), `sparsified:KEEP`
+/// `none`, `jacobi`, `cholesky` (factor of A itself), `sampled:KEEP`
 /// (factor of a sampled copy keeping a fraction KEEP of the off-diagonals) or
 /// `band:WIDTH` (factor of the copy keeping couplings with |i − j| ≤ WIDTH).
 /// Factor-based preconditioners are block Jacobi, as PETSc's default
@@ -80,9 +80,9 @@ public struct DistributedPreconditioner: CustomStringConvertible {
         case .cholesky:
             return .block(try CholeskyFactorization(diagonalBlock(a), ordering: ordering))
         case let .sampled(keep):
-            return .block(try CholeskyFactorization(try SparsifiedCopy.sample(diagonalBlock(a), keep: keep), ordering: ordering))
+            return .block(try CholeskyFactorization(try RowSumPreservingCopy.sample(diagonalBlock(a), keep: keep), ordering: ordering))
         case let .band(width):
-            return .block(try CholeskyFactorization(try SparsifiedCopy.band(diagonalBlock(a), width: width), ordering: ordering))
+            return .block(try CholeskyFactorization(try RowSumPreservingCopy.band(diagonalBlock(a), width: width), ordering: ordering))
         case let .plugin(name, _):
             throw .field(name: "preconditioner", message: "the \(name) preconditioner is not available here")
         }

@@ -75,7 +75,7 @@ public enum Preconditioner {
     /// Inverse of the diagonal.
     case jacobi([Double])
     /// An exact or approximate Cholesky factor: the matrix itself (one-step
-    /// convergence) or a sparsified copy of it.
+    /// convergence) or a sparser copy of it (`RowSumPreservingCopy`).
     case cholesky(CholeskyFactorization)
 
     public func apply(_ r: [Double]) throws(SparrowError) -> [Double] {
@@ -97,20 +97,23 @@ public enum Preconditioner {
     }
 }
 
-/// A sparser matrix spectrally close to A, to factor cheaply as a PCG
-/// preconditioner: each off-diagonal pair is kept with probability `keep`
-/// (seeded, symmetric) and scaled by 1/keep so the expectation is A
-/// (uniform sampling, the simplest spectral sparsifier), and the diagonal is
-/// corrected so every row sum stays that of A. For diagonally dominant
-/// M-matrices (graph Laplacians plus a shift) the copy stays SPD.
-public enum SparsifiedCopy {
+/// A sparser copy of A with A's row sums, to factor cheaply as a PCG
+/// preconditioner: the couplings of a band, or each off-diagonal pair kept
+/// with probability `keep` (seeded, symmetric) and scaled by 1/keep so the
+/// expectation is A, with the dropped weight moved onto the diagonal. For
+/// diagonally dominant M-matrices (graph Laplacians plus a shift) the copy
+/// stays SPD. Uniform sampling carries no spectral bound — a pair on a cut
+/// crossed by few others can be dropped and the condition number is then
+/// unbounded; importance sampling by effective resistance (the `sparsifier`
+/// preconditioner, SparrowSparsify) is what gives one.
+public enum RowSumPreservingCopy {
     /// Keeps the couplings with |i − j| ≤ width and moves the dropped ones onto
     /// the diagonal (row sums preserved). On a lexicographically numbered 3D
     /// grid with width = n this drops the couplings between planes: the copy is
     /// a stack of 2D problems whose factor is far cheaper than the 3D one.
     public static func band(_ a: CSRMatrix, width: Int) throws(SparrowError) -> CSRMatrix {
         guard width >= 1 else { throw .field(name: "width", message: "must be ≥ 1, got \(width)") }
-        guard a.rows == a.columns else { throw .usage("sparsified copy needs a square matrix") }
+        guard a.rows == a.columns else { throw .usage("a banded copy needs a square matrix") }
         var t = TripletBuilder(rows: a.rows, columns: a.columns, reservingCapacity: a.nonzeros)
         for i in 0..<a.rows {
             var diagonal = 0.0
@@ -125,7 +128,7 @@ public enum SparsifiedCopy {
 
     public static func sample(_ a: CSRMatrix, keep: Double, seed: UInt64 = 1) throws(SparrowError) -> CSRMatrix {
         guard keep > 0, keep <= 1 else { throw .field(name: "keep", message: "must be in (0, 1], got \(keep)") }
-        guard a.rows == a.columns else { throw .usage("sparsified copy needs a square matrix") }
+        guard a.rows == a.columns else { throw .usage("a sampled copy needs a square matrix") }
         var t = TripletBuilder(rows: a.rows, columns: a.columns, reservingCapacity: a.nonzeros)
         var diagonal = [Double](repeating: 0, count: a.rows)
         for i in 0..<a.rows {

@@ -8,7 +8,7 @@ public enum PreconditionerSpelling: Sendable, Equatable {
     case jacobi
     /// Block Jacobi with a Cholesky factor of each rank's diagonal block.
     case cholesky
-    /// The factor of a copy keeping a sampled fraction of the off-diagonals.
+    /// The factor of a copy keeping a uniformly sampled fraction of the off-diagonals.
     case sampled(keep: Double)
     /// The factor of the copy keeping couplings with |i − j| ≤ width.
     case band(width: Int)
@@ -20,7 +20,7 @@ public enum PreconditionerSpelling: Sendable, Equatable {
 
     /// The built-in spellings and each plug-in's, for messages.
     public static func expected(plugins: [PreconditionerPlugin]) -> String {
-        (["none", "jacobi", "cholesky", "sparsified:KEEP", "band:WIDTH"]
+        (["none", "jacobi", "cholesky", "sampled:KEEP", "band:WIDTH"]
             + plugins.map { plugin in plugin.parameter.map { "\(plugin.name)[:\($0.key)]" } ?? plugin.name }).joined(separator: ", ")
     }
 
@@ -38,7 +38,10 @@ public enum PreconditionerSpelling: Sendable, Equatable {
         case ("none", nil): return .none
         case ("jacobi", nil): return .jacobi
         case ("cholesky", nil): return .cholesky
-        case ("sparsified", _): return .sampled(keep: try checked(keep, value))
+        case ("sampled", _): return .sampled(keep: try checked(keep, value))
+        case ("sparsified", _):
+            // The old name promised a spectral sparsifier; uniform sampling gives no such bound.
+            throw .field(name: field, message: "'\(text)' is now spelled sampled:KEEP (uniform sampling of the off-diagonals, not a spectral sparsifier; for that use sparsifier[:DENSITY])")
         case ("band", _): return .band(width: Int(try checked(width, value)))
         default:
             guard let plugin = plugins.first(where: { $0.name == name }) else {

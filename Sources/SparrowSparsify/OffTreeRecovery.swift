@@ -10,7 +10,7 @@ import SparrowCore
 /// arXiv 2505.02741) starts from:
 ///
 /// ```
-/// T ← low-stretch spanning forest of G;  H ← T
+/// T ← shortest-path spanning forest of G (a low-stretch heuristic);  H ← T
 /// for round = 1 … R                                  ▹ budget: density·|V| − |T| edges in all
 ///     factor L_H (grounded)                           ▹ one CHOLMOD factor per round
 ///     Y ← B_Gᵀ W_G^½ Ω,  Ω ∈ {±1}^{|E|×k}              ▹ E[YYᵀ] = L_G

@@ -5,7 +5,7 @@ import SparrowCore
 /// stays connected at the low densities a preconditioner wants:
 ///
 /// ```
-/// T ← low-stretch spanning forest of G
+/// T ← shortest-path spanning forest of G from central roots (a low-stretch heuristic)
 /// Z ← Q W^½ B L_G⁺,  Q ∈ {±1/√k}^{k×|E|}          ▹ JL: R_e ≈ ‖Z(e_p − e_q)‖², k solves
 /// p_e ∝ w_e R_e over e ∉ T
 /// draw off-tree edges with replacement by p until the budget holds distinct ones

@@ -1,17 +1,20 @@
 import SparrowCore
 
-/// A spanning forest of low stretch: in each component, the shortest-path
+/// A spanning forest for the sparsifier: in each component, the shortest-path
 /// tree (lengths 1/w, the edges' resistances) from a central vertex.
 ///
 /// GRASS and feGRASS start from a spanning tree whose off-tree edges have low
-/// stretch, so that few of them need to come back; a shortest-path tree from
-/// the middle of the graph keeps every vertex's tree path close to its
-/// resistance distance from the root, which on meshes and power grids gives a
-/// far lower total stretch than an arbitrary (e.g. Kruskal on unit weights)
-/// tree. The root is the middle of a double-sweep BFS diameter path.
+/// stretch, so that few of them need to come back. This is a heuristic for
+/// that, not a low-stretch tree construction with a stretch bound (Alon–Karp–
+/// Peleg–West, Elkin–Emek–Spielman–Teng, Abraham–Neiman): a shortest-path
+/// tree from the middle of the graph keeps every vertex's tree path close to
+/// its resistance distance from the root, which on meshes and power grids
+/// gives a far lower total stretch than an arbitrary (e.g. Kruskal on unit
+/// weights) tree, but its worst case is not bounded. The root is the middle
+/// of a double-sweep BFS diameter path.
 public enum SpanningTree {
     /// The edge numbers of a spanning forest of `graph` (one tree per component).
-    public static func lowStretch(_ graph: WeightedGraph, components: Components) -> [Int] {
+    public static func shortestPathForest(_ graph: WeightedGraph, components: Components) -> [Int] {
         let n = graph.vertices
         var inTree = [Int32](repeating: -1, count: n) // the tree edge reaching each vertex
         var distance = [Double](repeating: .infinity, count: n)
@@ -48,10 +51,10 @@ public enum SpanningTree {
 }
 
 extension SpanningTree {
-    /// The low-stretch forest, its time and size recorded in `statistics`.
+    /// The shortest-path forest, its time and size recorded in `statistics`.
     static func timed(_ g: WeightedGraph, components: Components, _ statistics: inout SparsifierStatistics) -> [Int] {
         let start = System.now()
-        let tree = lowStretch(g, components: components)
+        let tree = shortestPathForest(g, components: components)
         statistics.treeSeconds = System.now() - start
         statistics.treeEdges = tree.count
         return tree

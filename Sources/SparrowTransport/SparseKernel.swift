@@ -5,9 +5,10 @@ import SparrowMPI
 /// Sparse-kernel transport between point clouds (large n): the plan is kept
 /// only where it can matter, on entries within e^(−θ) of their row's largest,
 /// η(C_ij − x_i − y_j) ≤ θ + min_j η(C_ij − x_i − y_j), in CSR, and
-/// memory is O(nnz), not O(n·m). Following Schmitzer's sparse multiscale
-/// scheme (B. Schmitzer, "Stabilized sparse scaling algorithms for entropy
-/// regularized transport problems", SIAM J. Sci. Comput. 41 (2019), §4–5):
+/// memory is O(nnz), not O(n·m). Following the truncated kernel and
+/// ε-scaling of B. Schmitzer, "Stabilized sparse scaling algorithms for
+/// entropy regularized transport problems", SIAM J. Sci. Comput. 41 (2019),
+/// §4–5 — not its multiscale hierarchy (no coarsened point clouds here):
 ///
 ///     η₀ ← the η at which a row of the truncated kernel reaches ~64 targets
 ///     for η_s = η₀, 4η₀, 16η₀, …, η:                     ▹ ε-scaling

@@ -24,7 +24,7 @@ struct Solve: ParsableCommand {
     @Option(parsing: .unconditional, help: "cholesky, lu, qr, auto or pcg.") var method: String = "auto"
     @Option(parsing: .unconditional, help: "Fill-reducing ordering: amd, metis or natural (direct solves and factor preconditioners).") var ordering: String?
     @Option(name: .customLong("preconditioner"), parsing: .unconditional,
-            help: "PCG preconditioner: none, jacobi (default), cholesky, sparsified:KEEP (Cholesky of a sampled copy), band:WIDTH, or sparsifier[:DENSITY] (graph Laplacians and SDDM matrices: CHOLMOD factor of a spectral sparsifier).")
+            help: "PCG preconditioner: none, jacobi (default), cholesky, sampled:KEEP (Cholesky of a copy keeping a uniformly sampled fraction KEEP of the off-diagonals), band:WIDTH, or sparsifier[:DENSITY] (graph Laplacians and SDDM matrices: CHOLMOD factor of a spectral sparsifier).")
     var preconditionerOption: String?
     var preconditioner: String { preconditionerOption ?? "jacobi" }
     var preconditionerGiven: Bool { preconditionerOption != nil }

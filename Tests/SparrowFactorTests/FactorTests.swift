@@ -20,6 +20,16 @@ func residual(_ a: CSRMatrix, _ x: [Double], _ b: [Double]) -> Double {
 }
 
 final class FactorTests: XCTestCase {
+    /// `sampled:KEEP` is uniform sampling; the old spelling that promised a sparsifier is refused with the new one.
+    func testSampledPreconditionerSpellingAndTheRetiredName() throws {
+        XCTAssertEqual(try PreconditionerSpelling.parse("sampled:0.5", plugins: [], field: "--preconditioner"), .sampled(keep: 0.5))
+        XCTAssertThrowsError(try PreconditionerSpelling.parse("sparsified:0.5", plugins: [], field: "--preconditioner")) { error in
+            XCTAssertEqual((error as? SparrowError)?.description,
+                           "--preconditioner: 'sparsified:0.5' is now spelled sampled:KEEP (uniform sampling of the off-diagonals, not a spectral sparsifier; for that use sparsifier[:DENSITY])")
+        }
+        XCTAssertThrowsError(try PreconditionerSpelling.parse("sampled:0", plugins: [], field: "--preconditioner"))
+    }
+
     func testCholeskyOnBcsstk13() throws {
         let a = try fixture("bcsstk13.mtx")
         let f = try CholeskyFactorization(a)
@@ -160,11 +170,11 @@ final class FactorTests: XCTestCase {
         let a = GeneratorSpec.grid3d(n: 40, shift: 0.01).matrix()
         let b = (0..<a.rows).map { Double($0 % 11) - 5 }
         // Sampled copy: symmetric, row sums kept, and PCG still converges with it.
-        let sampled = try SparsifiedCopy.sample(a, keep: 0.9, seed: 3)
+        let sampled = try RowSumPreservingCopy.sample(a, keep: 0.9, seed: 3)
         XCTAssertTrue(sampled.isSymmetric)
         XCTAssertLessThan(sampled.nonzeros, a.nonzeros)
         // Banded copy (couplings between grid planes moved to the diagonal): the cheap one.
-        let copy = try SparsifiedCopy.band(a, width: 40)
+        let copy = try RowSumPreservingCopy.band(a, width: 40)
         XCTAssertLessThan(copy.nonzeros, a.nonzeros - a.nonzeros / 4, "the copy is sparser")
         XCTAssertTrue(copy.isSymmetric)
         let rowSums = copy.multiply([Double](repeating: 1, count: a.rows))

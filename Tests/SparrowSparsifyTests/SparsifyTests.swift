@@ -137,7 +137,7 @@ extension SparsifyTests {
                               weights: a.weights + b.weights)
         let components = Components(g)
         XCTAssertEqual(components.count, 2)
-        let tree = SpanningTree.lowStretch(g, components: components)
+        let tree = SpanningTree.shortestPathForest(g, components: components)
         XCTAssertEqual(tree.count, 68)
         var sets = DisjointSets(70)
         for e in tree { XCTAssertTrue(sets.union(Int(g.tails[e]), Int(g.heads[e])), "no cycle") }
