@@ -85,6 +85,9 @@ extension Communicator {
         localRegionDepth = 0
         if let error {
             _ = shareFailure(error) // aborts unless every rank failed alike
+            // What the verb printed before failing (verify's per-input lines) must not die in
+            // stdout's buffer: MPI_Abort and _exit below do not flush it.
+            fflush(nil)
             if isRoot { for line in error.lines { System.printError("sparrow: error: \(line)") } }
             // Every rank is here: rank 0 ends the job with the code. mpirun exits at once
             // after MPI_Abort (0.3 s), but waits 1–2 s after a non-zero normal exit.
