@@ -88,12 +88,9 @@ public enum InputDigests {
 
     /// `path` made absolute (resolved when it exists; a job file about to be moved there does not yet).
     static func absolute(_ path: String) -> String {
-        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        if realpath(path, &resolved) != nil { return resolved.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
+        if let resolved = System.realPath(path) { return resolved }
         if path.hasPrefix("/") { return path }
-        var directory = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&directory, directory.count) != nil else { return path }
-        return directory.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + "/" + path
+        return (System.realPath(".") ?? "") + "/" + path
     }
 
     /// Hashes `path` now, on this thread (`sparrow verify`).

@@ -42,7 +42,7 @@ public enum Provenance {
         for (name, value) in report.inputs {
             guard case let .string(path) = value else { continue }
             guard let outcome = InputDigests.digest(path: path) else {
-                if InputDigests.declined, (try? OpenFile(path: path)) != nil {
+                if InputDigests.declined, System.isRegularFile(path) {
                     inputs.append((name, .object([("path", .string(path)), ("sha256", .null), ("note", .string("not hashed (--input-digests none)"))])))
                 }
                 continue

@@ -3,10 +3,7 @@
 /// provenance without a hand-written list that could fall behind the code.
 /// Property names become snake_case, as job-file keys are spelled.
 public enum ReflectedJSON {
-    /// `unwrap` returns the value inside a wrapper it knows (a parsed
-    /// command-line option), or nil for anything else.
-    public static func value(_ subject: Any, unwrap: (Any) -> Any? = { _ in nil }) -> JSONValue {
-        if let inner = unwrap(subject) { return value(inner, unwrap: unwrap) }
+    public static func value(_ subject: Any) -> JSONValue {
         switch subject {
         case let v as Bool: return .bool(v)
         case let v as Int: return .integer(v)
@@ -24,37 +21,37 @@ public enum ReflectedJSON {
         let mirror = Mirror(reflecting: subject)
         switch mirror.displayStyle {
         case .optional:
-            return mirror.children.first.map { value($0.value, unwrap: unwrap) } ?? .null
+            return mirror.children.first.map { value($0.value) } ?? .null
         case .collection, .set:
-            return .array(mirror.children.map { value($0.value, unwrap: unwrap) })
+            return .array(mirror.children.map { value($0.value) })
         case .dictionary:
             return .object(mirror.children.compactMap { pair in
                 let parts = Array(Mirror(reflecting: pair.value).children)
                 guard parts.count == 2 else { return nil }
-                return (String(describing: parts[0].value), value(parts[1].value, unwrap: unwrap))
+                return (String(describing: parts[0].value), value(parts[1].value))
             }.sorted { $0.0 < $1.0 })
         case .enum:
             guard let payload = mirror.children.first else { return .string(String(describing: subject)) }
-            return .object([(snakeCase(payload.label ?? "value"), value(payload.value, unwrap: unwrap))])
+            return .object([(snakeCase(payload.label ?? "value"), value(payload.value))])
         case .tuple:
             let children = Array(mirror.children)
             if children.allSatisfy({ $0.label?.hasPrefix(".") ?? true }) {
-                return .array(children.map { value($0.value, unwrap: unwrap) })
+                return .array(children.map { value($0.value) })
             }
-            return .object(fields(of: subject, unwrap: unwrap))
+            return .object(fields(of: subject))
         case .struct, .class:
-            return .object(fields(of: subject, unwrap: unwrap))
+            return .object(fields(of: subject))
         default:
             return .string(String(describing: subject))
         }
     }
 
-    /// The stored properties of a struct or class (a wrapper's leading underscore dropped).
-    public static func fields(of subject: Any, unwrap: (Any) -> Any? = { _ in nil }) -> [(String, JSONValue)] {
+    /// The stored properties of a struct or class (a property wrapper's leading underscore dropped).
+    public static func fields(of subject: Any) -> [(String, JSONValue)] {
         Mirror(reflecting: subject).children.compactMap { child in
             guard var label = child.label else { return nil }
             if label.hasPrefix("_") { label.removeFirst() }
-            return (snakeCase(label), value(child.value, unwrap: unwrap))
+            return (snakeCase(label), value(child.value))
         }
     }
 
