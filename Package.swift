@@ -2,7 +2,8 @@
 // Sparrow: distributed sparse linear algebra over MPI, with SuiteSparse for factorizations.
 // Layering (lower never imports higher):
 //   CMPI, CSuiteSparse, CSystem, CCompression, CCrypto (C shims) -> SparrowCore -> SparrowMPI -> algorithm modules
-//   (SparrowSpGEMM, SparrowFactor, SparrowTransport, SparrowCompletion, SparrowSparsify) -> SparrowJobs -> sparrow
+//   (SparrowSpGEMM, SparrowFactor, SparrowTransport, SparrowCompletion, SparrowSparsify) -> SparrowJobs -> sparrow;
+//   CTransportKernels and CCompletionKernels (C kernels) sit beside the one algorithm module that uses each.
 import PackageDescription
 
 let package = Package(
@@ -27,6 +28,9 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CSystem"),
+        // Algorithm kernels in C (AVX2+FMA and portable), beside the module that uses each.
+        .systemLibrary(name: "CTransportKernels"),
+        .systemLibrary(name: "CCompletionKernels"),
         .systemLibrary(name: "CCompression",
                        providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev"])]),
         .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
@@ -37,8 +41,8 @@ let package = Package(
         .target(name: "SparrowMPI", dependencies: ["CMPI", "SparrowCore"]),
         .target(name: "SparrowSpGEMM", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowFactor", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI"]),
-        .target(name: "SparrowTransport", dependencies: ["CSystem", "SparrowCore", "SparrowMPI"]),
-        .target(name: "SparrowCompletion", dependencies: ["CSuiteSparse", "CSystem", "SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowTransport", dependencies: ["CTransportKernels", "SparrowCore", "SparrowMPI"]),
+        .target(name: "SparrowCompletion", dependencies: ["CSuiteSparse", "CCompletionKernels", "SparrowCore", "SparrowMPI"]),
         .target(name: "SparrowSparsify", dependencies: ["CSuiteSparse", "SparrowCore", "SparrowMPI", "SparrowFactor"]),
         .target(name: "SparrowJobs", dependencies: [
             "SparrowCore", "SparrowMPI", "SparrowSpGEMM", "SparrowFactor", "SparrowTransport", "SparrowCompletion", "SparrowSparsify", .product(name: "Yams", package: "Yams"),
@@ -57,7 +61,7 @@ let package = Package(
         .testTarget(name: "SparrowCoreTests", dependencies: ["SparrowCore"]),
         .testTarget(name: "SparrowSpGEMMTests", dependencies: ["SparrowCore", "SparrowSpGEMM"]),
         .testTarget(name: "SparrowFactorTests", dependencies: ["SparrowCore", "SparrowFactor"]),
-        .testTarget(name: "SparrowTransportTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowTransport"]),
+        .testTarget(name: "SparrowTransportTests", dependencies: ["CTransportKernels", "SparrowCore", "SparrowMPI", "SparrowTransport"]),
         .testTarget(name: "SparrowCompletionTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowCompletion"]),
         .testTarget(name: "SparrowSparsifyTests", dependencies: ["SparrowCore", "SparrowMPI", "SparrowFactor", "SparrowSparsify"]),
         .testTarget(name: "SparrowJobsTests", dependencies: ["SparrowCore", "SparrowJobs"]),

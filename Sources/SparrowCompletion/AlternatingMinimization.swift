@@ -6,7 +6,8 @@ import SparrowMPI
 /// Jain, Netrapalli, Sanghavi, "Low-rank Matrix Completion using Alternating
 /// Minimization" (STOC 2013), with the ALS-WR ridge of Zhou et al. (2008), and
 /// the approximate row solves of Gu, Song, Yin, Zhang, "Low Rank Matrix
-/// Completion via Robust Alternating Minimization in Nearly Linear Time" (2023):
+/// Completion via Robust Alternating Minimization in Nearly Linear Time" (arXiv
+/// 2302.11068, 2023):
 ///
 ///     U, V ← SpectralInitialization(P_Ω(M))            (or random V, U = 0)
 ///     for t = 1 … T:

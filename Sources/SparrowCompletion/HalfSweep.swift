@@ -1,4 +1,4 @@
-import CSystem
+import CCompletionKernels
 import SparrowCore
 
 /// One half-sweep of alternating minimization: with the partner side's factor

@@ -69,50 +69,13 @@ struct PartnerLayout {
     let slots: [Int32]
 
     init(_ local: CSRMatrix, partnerPartition: RowPartition, communicator: Communicator) throws(SparrowError) {
-        // Distinct partners through an open-addressing table sized by the distinct count's
-        // bound (never by the global partner count), then sorted: O(nnz), cache-resident.
-        var table = IndexTable(capacityFor: min(local.nonzeros, partnerPartition.globalRows))
-        for column in local.columnIndices { table.insert(column) }
-        let needed = table.keys.sorted()
-        plan = try ExchangePlan(needing: needed, partition: partnerPartition, communicator: communicator)
-        for (slot, index) in needed.enumerated() { table.assign(index, slot: Int32(slot)) }
-        slots = local.columnIndices.map { table.slot(of: $0) }
+        // The plan finds the distinct partners (sorted; a bitmap over this rank's own block and a
+        // sort of the rest, nothing sized by the global partner count), and the same IndexMap as
+        // SpGEMM's and SpMV's gives each stored entry its partner's slot among the fetched rows.
+        plan = try ExchangePlan(needing: local.columnIndices, partition: partnerPartition, communicator: communicator)
+        let position = IndexMap(plan.neededIndices, window: partnerPartition.range(of: communicator.rank))
+        slots = position.positions(of: local.columnIndices)
     }
-}
-
-/// An open-addressing hash table of non-negative Int32 keys, each with a slot number.
-struct IndexTable {
-    private var stored: [Int32]
-    private var slotOf: [Int32]
-    private let mask: Int
-    private(set) var keys: [Int32] = []
-
-    init(capacityFor count: Int) {
-        var size = 16
-        while size < 2 * max(1, count) { size <<= 1 }
-        stored = [Int32](repeating: -1, count: size)
-        slotOf = [Int32](repeating: -1, count: size)
-        mask = size - 1
-    }
-
-    @inline(__always) private func start(_ key: Int32) -> Int {
-        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-    }
-
-    @inline(__always) private func position(_ key: Int32) -> Int {
-        var p = start(key)
-        while stored[p] != key, stored[p] != -1 { p = (p + 1) & mask }
-        return p
-    }
-
-    mutating func insert(_ key: Int32) {
-        let p = position(key)
-        if stored[p] == -1 { stored[p] = key; keys.append(key) }
-    }
-
-    mutating func assign(_ key: Int32, slot: Int32) { slotOf[position(key)] = slot }
-
-    func slot(of key: Int32) -> Int32 { slotOf[position(key)] }
 }
 
 /// What makes a ratings file unusable, located in the file when it is one.

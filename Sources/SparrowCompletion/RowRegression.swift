@@ -1,4 +1,4 @@
-import CSystem
+import CCompletionKernels
 import SparrowCore
 
 /// One row's regularized least-squares problem of alternating minimization:

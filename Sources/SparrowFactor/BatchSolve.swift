@@ -102,14 +102,14 @@ public enum BatchSolve {
         // Symbolic Cholesky of the symmetrized pattern: nnz(L) drives LU and Cholesky alike.
         var t = TripletBuilder(rows: a.rows, columns: a.columns, reservingCapacity: 2 * a.nonzeros + a.rows)
         for i in 0..<a.rows {
-            t.append(row: i, column: i, value: Double(a.rows) + 1)
+            t.append(row: i, column: i, value: 1)
             for p in a.rowRange(i) where Int(a.columnIndices[p]) != i {
-                t.append(row: i, column: Int(a.columnIndices[p]), value: -1e-9)
-                t.append(row: Int(a.columnIndices[p]), column: i, value: -1e-9)
+                t.append(row: i, column: Int(a.columnIndices[p]), value: 1)
+                t.append(row: Int(a.columnIndices[p]), column: i, value: 1)
             }
         }
-        let pattern = t.csr()
-        if let f = try? CholeskyFactorization(pattern) { return Double(f.factorNonzeros) }
+        // Analysis only (cholmod_analyze's nnz(L)): the item is factored once, when it is solved.
+        if let nonzeros = try? CholeskyFactorization.predictedFactorNonzeros(t.csr()) { return Double(nonzeros) }
         return Double(a.nonzeros)
     }
 

@@ -60,6 +60,28 @@ public final class CholeskyFactorization {
         if factor != nil { cholmod_l_free_factor(&factor, common.pointer) }
     }
 
+    /// nnz(L) of the factor a Cholesky of `pattern` would have, from CHOLMOD's
+    /// analysis alone (ordering and symbolic factorization, no numeric work).
+    /// `pattern` must be square with a symmetric pattern; its values are ignored.
+    public static func predictedFactorNonzeros(_ pattern: CSRMatrix, ordering: Ordering = .amd) throws(SparrowError) -> Int {
+        guard pattern.rows == pattern.columns else {
+            throw .usage("Cholesky needs a square matrix, got \(pattern.rows) × \(pattern.columns)")
+        }
+        let common = CholmodCommon()
+        common.pointer.pointee.nmethods = 1
+        common.pointer.pointee.method.0.ordering = ordering.cholmodValue
+        var a: UnsafeMutablePointer<cholmod_sparse>? = try common.sparse(pattern, stype: 1)
+        defer { cholmod_l_free_sparse(&a, common.pointer) }
+        var symbolic = cholmod_l_analyze(a, common.pointer)
+        guard symbolic != nil else {
+            try common.check("Cholesky analysis")
+            throw .computation("Cholesky analysis failed")
+        }
+        cholmod_l_free_factor(&symbolic, common.pointer)
+        // Common->lnz: nnz(L) of the ordering chosen, set by cholmod_analyze.
+        return Int(common.pointer.pointee.lnz)
+    }
+
     /// Factorizes new values with the same nonzero pattern, reusing the analysis.
     public func refactorize(_ matrix: CSRMatrix) throws(SparrowError) {
         guard matrix.rows == dimension, matrix.rowPointers == pattern.rowPointers,

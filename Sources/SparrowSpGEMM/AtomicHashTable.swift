@@ -8,8 +8,8 @@ import SparrowCore
 ///
 /// A column claims a slot by compare-and-swap on the key (empty = −1); values
 /// accumulate by a compare-and-swap loop on the Double's bit pattern. No
-/// partial-product matrix ever exists: every product a_ik·b_kj is merged the
-/// moment it is made.
+/// partial-product matrix ever exists: each thread merges its slice of the row
+/// privately and adds each column's partial sum here once (LocalSpGEMM).
 public final class AtomicHashTable: @unchecked Sendable {
     // @unchecked: every slot is an atomic; the pointers themselves never change
     // while threads are inside `insert`/`accumulate`.
@@ -67,10 +67,11 @@ public final class AtomicHashTable: @unchecked Sendable {
         shift = UInt32(32 - size.trailingZeroBitCount)
     }
 
-    /// Slots used for a row with `flops` products: the smallest power of two ≥ 2·flops.
-    public static func slots(forFlops flops: Int) -> Int {
+    /// Slots used for a row with at most `entries` distinct columns: the smallest
+    /// power of two ≥ 2·entries (load ≤ 50 %).
+    public static func slots(forEntries entries: Int) -> Int {
         var size = 16
-        while size < 2 * flops { size <<= 1 }
+        while size < 2 * entries { size <<= 1 }
         return size
     }
 

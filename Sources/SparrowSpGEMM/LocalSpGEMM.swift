@@ -67,7 +67,9 @@ public enum LocalSpGEMM {
             }
             let total = rowFlops.reduce(0, +)
             statistics.multiplyAdds += total
-            let threshold = options.heavyRowThreshold ?? (threads > 1 ? max(1 << 16, total / (4 * threads)) : Int.max)
+            // Automatic: rows of at least 1/(6T) of all flops, the crossover measured at T = 2 on the
+            // LP normal equations of benchmarks/spgemm/atomic.py (a 5.6 % row ties, 10 % and up win).
+            let threshold = options.heavyRowThreshold ?? (threads > 1 ? max(1 << 16, total / (6 * threads)) : Int.max)
             heavyThreshold = max(1, threshold)
             heavyRows = (0..<m).filter { rowFlops[$0] >= heavyThreshold }
             // Light rows dealt to threads by prefix sums of their flops (+1 per row for its fixed cost).
@@ -113,8 +115,8 @@ public enum LocalSpGEMM {
                 }
             }
             for i in heavyRows {
-                counts[i] = symbolicHeavyRow(i, aPtr: op.aPtr, aCol: op.aCol, bPtr: op.bPtr, bCol: op.bCol, flops: flops[i],
-                                             threads: threads, table: table)
+                counts[i] = symbolicHeavyRow(i, aPtr: op.aPtr, aCol: op.aCol, bPtr: op.bPtr, bCol: op.bCol,
+                                             bound: min(flops[i], n), threads: threads, table: table)
             }
         }}}
         let nnz = countsToRowPointers(&rowNonzeros)
@@ -149,7 +151,8 @@ public enum LocalSpGEMM {
             for i in heavyRows {
                 let start = cPtr[i]
                 numericHeavyRow(i, aPtr: op.aPtr, aCol: op.aCol, aVal: op.aVal, bPtr: op.bPtr, bCol: op.bCol, bVal: op.bVal,
-                                flops: flops[i], threads: threads, table: table,
+                                entries: cPtr[i + 1] - start, columns: n, threads: threads, table: table,
+                                accumulators: accumulators, choice: choice,
                                 outColumns: cCol.base + start, outValues: cVal.base + start)
                 if sorted { accumulators[0].sortRow(cCol.base + start, cVal.base + start, count: cPtr[i + 1] - start) }
             }
@@ -167,20 +170,36 @@ public enum LocalSpGEMM {
 
     // MARK: heavy rows: all threads, one shared atomic table
 
-    /// The A-row entries of row i split so each thread gets about the same flops.
+    /// The A-row entries of row i split so each thread gets about the same flops:
+    /// the entries are cut into 16 chunks per thread, the chunks' flops counted in
+    /// parallel (a serial pass over a hub row would cost as much as the merge),
+    /// and whole chunks dealt to threads by their prefix sums.
     private static func splitRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
                                  bPtr: SharedReadPointer<Int>, threads: Int) -> [Range<Int>] {
         let lo = aPtr[i], hi = aPtr[i + 1]
-        var prefix = [Int](repeating: 0, count: hi - lo + 1)
-        for p in lo..<hi { let k = Int(aCol[p]); prefix[p - lo + 1] = prefix[p - lo] + bPtr[k + 1] - bPtr[k] }
-        return prefix.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: threads) }
-            .map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
+        let chunks = evenRanges(count: hi - lo, parts: 16 * threads).map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
+        let chunkFlops = SharedBuffer<Int>(count: chunks.count, repeating: 0)
+        let dealt = evenRanges(count: chunks.count, parts: threads)
+        parallelTasks(threads) { t in
+            for c in dealt[t] {
+                var f = 0
+                for p in chunks[c] { let k = Int(aCol[p]); f += bPtr[k + 1] - bPtr[k] }
+                chunkFlops[c] = f
+            }
+        }
+        var prefix = [0]
+        for c in 0..<chunks.count { prefix.append(prefix[c] + chunkFlops[c]) }
+        return prefix.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: threads) }.map { r in
+            r.isEmpty ? lo..<lo : chunks[r.lowerBound].lowerBound..<chunks[r.upperBound - 1].upperBound
+        }
     }
 
     private static func symbolicHeavyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
-                                         bPtr: SharedReadPointer<Int>, bCol: SharedReadPointer<Int32>, flops: Int,
+                                         bPtr: SharedReadPointer<Int>, bCol: SharedReadPointer<Int32>, bound: Int,
                                          threads: Int, table: AtomicHashTable) -> Int {
-        let used = AtomicHashTable.slots(forFlops: flops)
+        // The row has at most min(flops, columns) distinct columns: a table sized
+        // by that, not by the flops, stays in cache when a long row has a short output.
+        let used = AtomicHashTable.slots(forEntries: bound)
         table.reserve(used)
         let slices = splitRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, threads: threads)
         let inserted = SharedBuffer<Int>(count: threads, repeating: 0)
@@ -199,16 +218,39 @@ public enum LocalSpGEMM {
 
     private static func numericHeavyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
                                         aVal: SharedReadPointer<Double>, bPtr: SharedReadPointer<Int>,
-                                        bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>, flops: Int,
-                                        threads: Int, table: AtomicHashTable,
+                                        bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>, entries: Int,
+                                        columns: Int, threads: Int, table: AtomicHashTable,
+                                        accumulators: [RowAccumulator], choice: AccumulatorChoice,
                                         outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) {
-        let used = AtomicHashTable.slots(forFlops: flops)
+        // The symbolic pass counted the row's entries exactly.
+        let used = AtomicHashTable.slots(forEntries: entries)
         let slices = splitRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, threads: threads)
         parallelTasks(threads) { t in
-            for p in slices[t] {
-                let k = Int(aCol[p]), x = aVal[p]
-                for q in bPtr[k]..<bPtr[k + 1] { table.accumulate(bCol[q], x * bVal[q], used: used) }
+            // Each thread merges its slice in its private accumulator first (the slice
+            // posed as a one-row A), then adds each distinct column to the shared table
+            // once: one atomic update per (thread, column) instead of per product, so
+            // threads contend only where their columns overlap.
+            let slice = slices[t]
+            var sliceFlops = 0
+            for p in slice { let k = Int(aCol[p]); sliceFlops += bPtr[k + 1] - bPtr[k] }
+            if sliceFlops == 0 { return }
+            let bound = min(sliceFlops, columns)
+            let partColumns = UnsafeMutablePointer<Int32>.allocate(capacity: bound)
+            let partValues = UnsafeMutablePointer<Double>.allocate(capacity: bound)
+            defer { partColumns.deallocate(); partValues.deallocate() }
+            let sliceBounds = [slice.lowerBound, slice.upperBound]
+            let count = sliceBounds.withUnsafeBufferPointer { sb in
+                accumulators[t].multiplyRow(0, aPtr: SharedReadPointer(sb.baseAddress!), aCol: aCol, aVal: aVal,
+                                            bPtr: bPtr, bCol: bCol, bVal: bVal, flops: sliceFlops,
+                                            expectedCount: min(bound, entries), columns: columns, choice: choice,
+                                            sorted: false, outColumns: partColumns, outValues: partValues)
             }
+            // Threads start their merges at staggered offsets: private outputs often come
+            // out in column order, and threads walking the table in step would fight over
+            // the same cache lines.
+            let first = count * t / threads
+            for e in first..<count { table.accumulate(partColumns[e], partValues[e], used: used) }
+            for e in 0..<first { table.accumulate(partColumns[e], partValues[e], used: used) }
         }
         // Drain the table in parallel: count per chunk, then write at prefix offsets.
         let chunks = evenRanges(count: used, parts: threads)

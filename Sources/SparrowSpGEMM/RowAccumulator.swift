@@ -116,7 +116,7 @@ final class RowAccumulator: @unchecked Sendable {
             }
             return count
         }
-        let size = AtomicHashTable.slots(forFlops: flops)
+        let size = AtomicHashTable.slots(forEntries: flops)
         prepareHash(size, touchedCount: flops)
         let keys = self.keys, touched = self.touched
         let mask = size - 1, shift = UInt32(32 - size.trailingZeroBitCount)
@@ -191,7 +191,7 @@ final class RowAccumulator: @unchecked Sendable {
             }
             return count
         }
-        let size = AtomicHashTable.slots(forFlops: flops)
+        let size = AtomicHashTable.slots(forEntries: flops)
         prepareHash(size, touchedCount: flops)
         let keys = self.keys, values = self.values, touched = self.touched
         let mask = size - 1, shift = UInt32(32 - size.trailingZeroBitCount)

@@ -5,7 +5,8 @@ public struct SpGEMMOptions: Sendable {
     /// Sort each output row's columns (GraphBLAS and CSR consumers that need it).
     public var sortedOutput = false
     /// Rows with at least this many multiply-adds take the shared atomic table.
-    /// nil: automatic (a row above 1/(4T) of all flops, at least 2^16, and only with T > 1).
+    /// nil: automatic (a row of at least 1/(6T) of all flops and 2^16, and only with T > 1: the
+    /// crossover measured by benchmarks/spgemm/atomic.py).
     public var heavyRowThreshold: Int?
     /// Accumulator for rows on the private (non-atomic) path.
     public var accumulator: AccumulatorChoice = .automatic
@@ -27,7 +28,7 @@ public enum AccumulatorChoice: String, Sendable, CaseIterable {
         switch self {
         case .dense: return true
         case .hash: return false
-        case .automatic: return columns <= Self.denseColumnLimit || AtomicHashTable.slots(forFlops: flops) >= columns
+        case .automatic: return columns <= Self.denseColumnLimit || AtomicHashTable.slots(forEntries: flops) >= columns
         }
     }
 }

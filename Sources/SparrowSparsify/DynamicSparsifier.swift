@@ -2,8 +2,8 @@ import SparrowCore
 import SparrowMPI
 
 /// Dynamic spectral sparsification by localized random walks, after dyGRASS
-/// (Han, Feng et al., "dyGRASS: Dynamic Spectral Graph Sparsification via
-/// Localized Random Walks on GPUs", arXiv 2505.02741):
+/// (Yuan, Aghdaei & Feng, "dyGRASS: Dynamic Spectral Graph Sparsification via
+/// Localized Random Walks on GPUs", arXiv 2505.02741, 2025):
 ///
 /// ```
 /// insert (p, q, w):  G ← G + (p, q, w)

@@ -5,9 +5,9 @@ import SparrowCore
 /// with similarity filtering.
 ///
 /// After GRASS (Feng, DAC 2016 / TCAD 2020: spectral perturbation analysis of
-/// off-tree edges) and feGRASS (Liu, Yu, Feng et al., TCAD 2022: a low-stretch
-/// tree and similarity-aware recovery), the procedure that dyGRASS (Han et al.,
-/// arXiv 2505.02741) starts from:
+/// off-tree edges) and feGRASS (Liu, Yu & Feng, TCAD 2022: a low-stretch tree
+/// and similarity-aware recovery), the procedure that dyGRASS (Yuan, Aghdaei &
+/// Feng, arXiv 2505.02741) starts from:
 ///
 /// ```
 /// T ← shortest-path spanning forest of G (a low-stretch heuristic);  H ← T

@@ -1,4 +1,4 @@
-import CSystem
+import CTransportKernels
 import Foundation
 import SparrowCore
 import SparrowMPI

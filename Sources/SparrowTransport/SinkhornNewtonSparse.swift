@@ -7,8 +7,9 @@ import SparrowMPI
 /// X. Tang, M. Shavlovsky, H. Rahmanian, E. Tardini, K. K. Thekumparampil,
 /// T. Xiao, L. Ying: "Accelerating Sinkhorn Algorithm with Sparse Newton
 /// Iterations", ICLR 2024 (arXiv 2401.12253), Algorithm 1; the safeguards
-/// (full diagonal, shift adjusted like a trust region) follow the safe
-/// variant of regot's `sinkhorn_ssns`; log-domain Sinkhorn as in
+/// (full diagonal, shift adjusted like a trust region) follow Z. Tang,
+/// Y. Qiu: "Safe and Sparse Newton Method for Entropic-Regularized Optimal
+/// Transport", NeurIPS 2024 (regot's `sinkhorn_ssns`); log-domain Sinkhorn as in
 /// B. Schmitzer, "Stabilized sparse scaling algorithms for entropy
 /// regularized transport problems", SIAM J. Sci. Comput. 41 (2019).
 ///

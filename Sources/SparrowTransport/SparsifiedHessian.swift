@@ -5,9 +5,9 @@ import SparrowMPI
 /// The Hessian of a Sinkhorn-Newton-Sparse step (Tang et al., ICLR 2024, §4):
 /// −∇²f = η·[[diag(P1), S], [Sᵀ, diag(Pᵀ1)]], where S keeps the largest plan
 /// entries and drops the smallest ones whose total mass stays below δ. The
-/// diagonal keeps the full row and column sums, as in the safe variant of
-/// Tang, Shavlovsky, Rahmanian, Tardini, Tran, Jiang & Maher (regot's
-/// `sinkhorn_ssns`): every row of S·D_c⁻¹·Sᵀ then sums to at most its diagonal,
+/// diagonal keeps the full row and column sums, as in the safe sparse Newton
+/// method of Tang & Qiu, "Safe and Sparse Newton Method for Entropic-Regularized
+/// Optimal Transport" (NeurIPS 2024; regot's `sinkhorn_ssns`): every row of S·D_c⁻¹·Sᵀ then sums to at most its diagonal,
 /// so the Schur complement below is diagonally dominant, and a shift makes it
 /// positive definite.
 ///

@@ -109,8 +109,8 @@ final class JobScaleOutCLITests: XCTestCase {
         outputs: {many: many.mtx, \((0..<count).map { "g\($0): g\($0).mtx" }.joined(separator: ", "))}
         """
         try job.write(toFile: scratch.join("job.yaml"), atomically: true, encoding: .utf8)
-        let outcome = SparrowProcess.run(["run", scratch.join("job.yaml"), "--output-dir", scratch.join("out"), "--report", scratch.join("r.json"),
-                                          "--quiet"], ranks: ranks)
+        let (outcome, trace) = try MPITrace.run(["run", scratch.join("job.yaml"), "--output-dir", scratch.join("out"),
+                                                 "--report", scratch.join("r.json"), "--quiet"], ranks: ranks, scratch: scratch)
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         // A matrix on the wire: its row lengths (8 bytes each), column indices (4) and values (8).
         var matrixBytes = 0.0
@@ -120,15 +120,20 @@ final class JobScaleOutCLITests: XCTestCase {
             matrixBytes += Double(8 * a.rows + 12 * a.entries.count)
             stackedRows += a.columns
         }
-        let perRank = try XCTUnwrap(readJSON(scratch.join("r.json"))?["per_rank"] as? [[String: Any]])
-        XCTAssertEqual(perRank.count, ranks)
-        let received = perRank.compactMap { ($0["bytes_received"] as? NSNumber)?.doubleValue }.reduce(0, +)
+        // Bytes moved between ranks, counted by the MPI profiling layer (every send and
+        // every rank's contribution to a collective, for each other rank).
+        let received = Double(trace.totalBytes)
         let replication = Double(ranks - 1) * matrixBytes
         // Each matrix gathered twice, and the stacked solution's rows (index and value, 16 bytes) moved to their owners.
         let fraction = Double(ranks - 1) / Double(ranks)
         let expected = 2 * fraction * matrixBytes + fraction * 16 * Double(stackedRows)
-        XCTAssertEqual(received, expected, accuracy: 0.1 * expected, "received \(received) bytes")
-        XCTAssertLessThan(received, 0.65 * replication, "received \(received) bytes; replicating would take \(replication)")
+        XCTAssertEqual(received, expected, accuracy: 0.1 * expected, "moved \(received) bytes")
+        XCTAssertLessThan(received, 0.65 * replication, "moved \(received) bytes; replicating would take \(replication)")
+        // The report's own counter agrees with the trace.
+        let perRank = try XCTUnwrap(readJSON(scratch.join("r.json"))?["per_rank"] as? [[String: Any]])
+        XCTAssertEqual(perRank.count, ranks)
+        let reported = perRank.compactMap { ($0["bytes_received"] as? NSNumber)?.doubleValue }.reduce(0, +)
+        XCTAssertEqual(reported, received, accuracy: 0.1 * received, "bytes_received against the trace")
         XCTAssertEqual(try NaiveMatrix.denseValues(path: scratch.join("out/many.mtx")).count, stackedRows)
     }
 }

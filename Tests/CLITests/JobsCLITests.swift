@@ -17,7 +17,10 @@ final class JobsCLITests: XCTestCase {
         }
     }
 
-    func testEveryExampleRunsAtTwoRanksAndMatchesDocsJobs() throws {
+    /// A regression check: every example still reproduces the figures that docs/jobs.md
+    /// states for it (so the docs stay true); correctness is checked independently
+    /// beside it, in testExampleOutputsAgreeWithIndependentReferences.
+    func testEveryExampleRunsAtTwoRanksAndReproducesTheDocsJobsTable() throws {
         let stated = try statedValues()
         XCTAssertGreaterThanOrEqual(stated.count, 8)
         let scratch = ScratchDirectory()
@@ -47,6 +50,53 @@ final class JobsCLITests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: examples + "/out"), "nothing written outside the output directory")
         XCTAssertEqual(Set(scratch.entries.filter { !$0.hasSuffix(".json") }), Set(names), "each job wrote only into its own directory")
+    }
+
+    /// The examples' outputs against references computed here from the inputs by plain
+    /// loops: C = A·A and x = 1 (spgemm-and-solve), S = 2A + Aᵀ and P = AᵀA (transforms),
+    /// L x = b for the documented seeded b (pcg).
+    func testExampleOutputsAgreeWithIndependentReferences() throws {
+        let scratch = ScratchDirectory()
+        for name in ["spgemm-and-solve.yaml", "transforms.yaml", "pcg.yaml"] {
+            let outcome = SparrowProcess.run(["run", examples + "/" + name, "--output-dir", scratch.join(name), "--quiet"], ranks: 2)
+            XCTAssertEqual(outcome.status, 0, "\(name): \(outcome.stderr)")
+        }
+        // Entry by entry over both patterns (an entry stored in one and not the other must be ~0:
+        // cancellation may leave a structural zero or drop it).
+        func assertSame(_ got: [Int64: Double], _ expected: [Int64: Double], _ what: String) {
+            let scale = expected.values.map(abs).max() ?? 1
+            var worst = 0.0
+            for key in Set(got.keys).union(expected.keys) { worst = max(worst, abs((got[key] ?? 0) - (expected[key] ?? 0))) }
+            XCTAssertLessThanOrEqual(worst, 1e-13 * scale, "\(what): largest entry difference")
+            XCTAssertGreaterThan(got.count, 0, what)
+        }
+        let bcsstk13 = try NaiveMatrix(path: SparrowProcess.fixtures + "/bcsstk13.mtx")
+        assertSame(try NaiveMatrix(path: scratch.join("spgemm-and-solve.yaml/C.mtx")).map, bcsstk13.product(bcsstk13), "C = A·A")
+        let x = try NaiveMatrix.denseValues(path: scratch.join("spgemm-and-solve.yaml/x.mtx"))
+        XCTAssertLessThanOrEqual(bcsstk13.relativeResidual(x: x, b: bcsstk13.multiply([Double](repeating: 1, count: bcsstk13.rows))), 1e-12)
+        let west = try NaiveMatrix(path: SparrowProcess.fixtures + "/west0067.mtx")
+        var sum = west.map.mapValues { 2 * $0 }
+        for (key, v) in west.transposed.map { sum[key, default: 0] += v }
+        assertSame(try NaiveMatrix(path: scratch.join("transforms.yaml/S.mtx")).map, sum, "S = 2A + Aᵀ")
+        assertSame(try NaiveMatrix(path: scratch.join("transforms.yaml/P.mtx")).map, west.transposed.product(west), "P = AᵀA")
+        // pcg.yaml: the 20³ grid Laplacian (7-point, Neumann, + 0.01·I) built here, b = random:1.
+        let n = 20
+        var laplacian = NaiveMatrix()
+        (laplacian.rows, laplacian.columns) = (n * n * n, n * n * n)
+        for i in 0..<n { for j in 0..<n { for k in 0..<n {
+            let v = (i * n + j) * n + k
+            var degree = 0.0
+            for (di, dj, dk) in [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)] {
+                let (a, b, c) = (i + di, j + dj, k + dk)
+                guard (0..<n).contains(a), (0..<n).contains(b), (0..<n).contains(c) else { continue }
+                laplacian.entries.append((v, (a * n + b) * n + c, -1))
+                degree += 1
+            }
+            laplacian.entries.append((v, v, degree + 0.01))
+        } } }
+        let b = try DenseSpec.parse("random:1", rows: n * n * n, field: "rhs").values
+        let solution = try NaiveMatrix.denseValues(path: scratch.join("pcg.yaml/x.mtx"))
+        XCTAssertLessThanOrEqual(laplacian.relativeResidual(x: solution, b: b), 1e-10, "pcg.yaml: L x = b")
     }
 
     func testTimeLimitStopsAJobWithAClearError() throws {

@@ -8,6 +8,8 @@ struct NaiveMatrix {
     var rows = 0, columns = 0
     var entries: [(row: Int, column: Int, value: Double)] = []
 
+    init() {}
+
     init(path: String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
@@ -45,6 +47,65 @@ struct NaiveMatrix {
         var r = 0.0, nb = 0.0
         for i in 0..<rows { r += (ax[i] - b[i]) * (ax[i] - b[i]); nb += b[i] * b[i] }
         return (r / nb).squareRoot()
+    }
+
+    /// The entries as a map (row, column) → value, duplicates summed.
+    var map: [Int64: Double] {
+        var m: [Int64: Double] = [:]
+        for e in entries { m[Int64(e.row) << 32 | Int64(e.column), default: 0] += e.value }
+        return m
+    }
+
+    /// Aᵀ.
+    var transposed: NaiveMatrix {
+        var t = NaiveMatrix()
+        (t.rows, t.columns) = (columns, rows)
+        t.entries = entries.map { ($0.column, $0.row, $0.value) }
+        return t
+    }
+
+    /// A·B by a triple loop over the triplets, as a map (row, column) → value.
+    func product(_ b: NaiveMatrix) -> [Int64: Double] {
+        var byRow = [[(Int, Double)]](repeating: [], count: b.rows)
+        for e in b.entries { byRow[e.row].append((e.column, e.value)) }
+        var c: [Int64: Double] = [:]
+        for e in entries { for (j, v) in byRow[e.column] { c[Int64(e.row) << 32 | Int64(j), default: 0] += e.value * v } }
+        return c
+    }
+
+    /// y = Aᵀ x by the same loop.
+    func multiplyTransposed(_ x: [Double]) -> [Double] {
+        var y = [Double](repeating: 0, count: columns)
+        for e in entries { y[e.column] += e.value * x[e.row] }
+        return y
+    }
+
+    /// The least-squares solution of min ‖A x − b‖₂ by the normal equations
+    /// AᵀA x = Aᵀb, formed densely and solved by Gaussian elimination with
+    /// partial pivoting: another method than QR, for small well-conditioned A.
+    func leastSquaresByNormalEquations(_ b: [Double]) -> [Double] {
+        let n = columns
+        var dense = [[Double]](repeating: [Double](repeating: 0, count: rows), count: n)   // columns of A
+        for e in entries { dense[e.column][e.row] += e.value }
+        var g = [[Double]](repeating: [Double](repeating: 0, count: n + 1), count: n)
+        let atb = multiplyTransposed(b)
+        for i in 0..<n {
+            for j in 0..<n { g[i][j] = zip(dense[i], dense[j]).reduce(0) { $0 + $1.0 * $1.1 } }
+            g[i][n] = atb[i]
+        }
+        for k in 0..<n {
+            let pivot = (k..<n).max { abs(g[$0][k]) < abs(g[$1][k]) }!
+            g.swapAt(k, pivot)
+            for i in (k + 1)..<n where g[i][k] != 0 {
+                let f = g[i][k] / g[k][k]
+                for j in k...n { g[i][j] -= f * g[k][j] }
+            }
+        }
+        var x = [Double](repeating: 0, count: n)
+        for k in stride(from: n - 1, through: 0, by: -1) {
+            x[k] = (g[k][n] - ((k + 1)..<n).reduce(0) { $0 + g[k][$1] * x[$1] }) / g[k][k]
+        }
+        return x
     }
 
     /// The values of a dense (array) file, column-major.

@@ -56,13 +56,9 @@ final class FactorTests: XCTestCase {
         // log det of the 2D Laplacian + 1·I against the closed form via eigenvalues.
         let n = 12
         let a = GeneratorSpec.grid2d(n: n, shift: 1).matrix()
+        // The graph Laplacian of a path has eigenvalues 2 − 2cos(πk/n), k = 0..n−1,
+        // and the grid's are the sums of two of them.
         var exact = 0.0
-        for i in 1...n { for j in 1...n {
-            let li = 2 - 2 * cos(Double.pi * Double(i) / Double(n)), lj = 2 - 2 * cos(Double.pi * Double(j) / Double(n))
-            _ = (li, lj)
-        } }
-        // The graph Laplacian of a path has eigenvalues 2 − 2cos(πk/n), k = 0..n−1.
-        exact = 0
         for i in 0..<n { for j in 0..<n {
             exact += log(1 + (2 - 2 * cos(Double.pi * Double(i) / Double(n))) + (2 - 2 * cos(Double.pi * Double(j) / Double(n))))
         } }
@@ -70,6 +66,19 @@ final class FactorTests: XCTestCase {
             let f = try CholeskyFactorization(a, ordering: ordering)
             XCTAssertEqual(f.logDeterminant, exact, accuracy: 1e-9 * abs(exact), "\(ordering)")
         }
+    }
+
+    func testPredictedFactorNonzerosMatchTheFactor() throws {
+        // The analysis alone (batch solves' cost estimate) against a simplicial
+        // factor's own column counts, for each ordering, on a 3-D grid with fill.
+        let a = GeneratorSpec.grid3d(n: 9, shift: 0.5).matrix()
+        for ordering in CholeskyFactorization.Ordering.allCases {
+            let predicted = try CholeskyFactorization.predictedFactorNonzeros(a, ordering: ordering)
+            let factored = try CholeskyFactorization(a, ordering: ordering, simplicial: true).factorNonzeros
+            XCTAssertEqual(predicted, factored, "\(ordering)")
+            XCTAssertGreaterThan(predicted, a.nonzeros / 2 + a.rows, "fill beyond the lower triangle, \(ordering)")
+        }
+        XCTAssertThrowsError(try CholeskyFactorization.predictedFactorNonzeros(CSRMatrix(rows: 2, columns: 3)))
     }
 
     func testRefactorizeReusesAnalysis() throws {

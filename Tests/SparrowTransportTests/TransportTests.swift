@@ -1,4 +1,4 @@
-import CSystem
+import CTransportKernels
 import Foundation
 import SparrowCore
 import SparrowMPI
@@ -112,12 +112,15 @@ final class TransportTests: XCTestCase {
         let kept = hessian.values.reduce(0, +)
         XCTAssertLessThanOrEqual(total - kept, 0.05 * total)
         XCTAssertEqual(hessian.droppedMass, total - kept, accuracy: 1e-12 * total)
-        // Every kept entry is at least every dropped one, and dropping the next-smallest bin would exceed the budget.
-        let sorted = plan.sorted()
-        let smallestKept = hessian.values.min()!
-        XCTAssertEqual(hessian.values.count, plan.filter { $0 >= smallestKept }.count)
-        let dropped = sorted.filter { $0 < smallestKept }.reduce(0, +)
-        XCTAssertGreaterThan(dropped + sorted.filter { $0 >= smallestKept && $0 < smallestKept * 1.1 }.reduce(0, +), 0.05 * total * 0.5)
+        // Exactly the entries at or above the threshold are kept (so every kept entry is
+        // at least every dropped one) ...
+        XCTAssertGreaterThan(hessian.threshold, 0)
+        XCTAssertEqual(hessian.values.count, plan.filter { $0 >= hessian.threshold }.count)
+        XCTAssertGreaterThanOrEqual(hessian.values.min()!, plan.filter { $0 < hessian.threshold }.max()!)
+        // ... and the threshold is as high as the budget allows: raising it to the next
+        // bin edge (a factor 2^(1/8)) would drop more than the budget.
+        let nextEdge = hessian.threshold * Foundation.exp2(1 / SparsifiedHessian.binsPerOctave)
+        XCTAssertGreaterThan(plan.filter { $0 < nextEdge }.reduce(0, +), 0.05 * total)
         for i in 0..<n {
             for e in hessian.rowStart[i]..<hessian.rowStart[i + 1] {
                 XCTAssertEqual(hessian.values[e], plan[i * m + Int(hessian.columnIndices[e])])

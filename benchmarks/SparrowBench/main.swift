@@ -31,23 +31,30 @@ case "mmread":
         let (csr, assemble) = timed { file.csr() }
         print("mmread,\(rep),\(threads),\(parse),\(assemble),\(csr.nonzeros)")
     }
-case "spgemm":
-    // spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [ACCUMULATOR] [PASSES]: C = A·A, one line per repetition.
+case "spgemm", "spgemm-aat":
+    // spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto[,…]] [ACCUMULATOR] [PASSES]: C = A·A, one line per
+    // repetition; spgemm-aat: C = A·Aᵀ (Aᵀ formed once, outside the timing). Several heavy-row thresholds
+    // (comma-separated) run interleaved, one multiply each per repetition, so a slow phase of the machine
+    // hits them alike.
     guard arguments.count >= 5, let reps = Int(arguments[2]), let threads = Int(arguments[3]) else {
-        fail("spgemm FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto] [automatic|hash|dense] [automatic|one|two]")
+        fail("\(mode) FILE REPS THREADS sorted|unsorted [HEAVY_THRESHOLD|auto[,…]] [automatic|hash|dense] [automatic|one|two]")
     }
     let a = try MatrixMarket.readCSR(path: arguments[1], threads: threads)
+    let b = mode == "spgemm" ? a : a.transposed()
     var options = SpGEMMOptions()
     options.threads = threads
     options.sortedOutput = arguments[4] == "sorted"
-    if arguments.count > 5, arguments[5] != "auto" { options.heavyRowThreshold = Int(arguments[5]) }
     if arguments.count > 6, let choice = AccumulatorChoice(rawValue: arguments[6]) { options.accumulator = choice }
     if arguments.count > 7, let passes = PassChoice(rawValue: arguments[7]) { options.passes = passes }
+    let thresholds = arguments.count > 5 ? arguments[5].split(separator: ",").map(String.init) : ["auto"]
     let workspace = SpGEMMWorkspace()
     for rep in 0..<reps {
-        var stats = SpGEMMStatistics()
-        let (c, seconds) = try timed { try LocalSpGEMM.multiply(a, a, options: options, workspace: workspace, statistics: &stats) }
-        print("spgemm,\(rep),\(threads),\(arguments[4]),\(seconds),\(stats.symbolicSeconds),\(stats.numericSeconds),\(2 * stats.multiplyAdds),\(c.nonzeros),\(stats.heavyRows),\(stats.passes)")
+        for threshold in thresholds {
+            options.heavyRowThreshold = threshold == "auto" ? nil : Int(threshold)
+            var stats = SpGEMMStatistics()
+            let (c, seconds) = try timed { try LocalSpGEMM.multiply(a, b, options: options, workspace: workspace, statistics: &stats) }
+            print("\(mode),\(rep),\(threads),\(arguments[4]),\(seconds),\(stats.symbolicSeconds),\(stats.numericSeconds),\(2 * stats.multiplyAdds),\(c.nonzeros),\(stats.heavyRows),\(stats.passes),\(threshold)")
+        }
     }
 case "factor":
     // factor FILE REPS cholesky|lu: analyze + factorize + solve A x = 1 from the CSR in memory.

@@ -6,11 +6,11 @@
 // over a row of the cost (dense, or the columns `cols` of a sparse kernel), so
 // the exponential is the whole cost: the AVX2+FMA exponential below (Cody-Waite
 // reduction, degree-13 Taylor polynomial, relative error below 1e-15) does four
-// at a time, chosen at run time by CPUID like the completion kernels in shim.h;
+// at a time, chosen at run time by CPUID like the completion kernels (CCompletionKernels);
 // the portable path calls libm. Results below exp(-708) are returned as 0.
 #include <math.h>
 #include <stdint.h>
-#include "shim.h"
+#include "../CSystem/cpu.h"
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
