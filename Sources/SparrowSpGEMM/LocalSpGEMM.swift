@@ -102,7 +102,8 @@ public enum LocalSpGEMM {
         }
         statistics.passes = 2
 
-        // Symbolic pass: nonzeros per row.
+        // Symbolic pass: nonzeros per row. Each heavy row is split once, for both passes.
+        var heavySlices: [[RowSlice]] = []
         rowFlops.withUnsafeBufferPointer { fl in
         rowNonzeros.withUnsafeMutableBufferPointer { nz in
         ProductOperands.with(a, b) { op in
@@ -115,7 +116,9 @@ public enum LocalSpGEMM {
                 }
             }
             for i in heavyRows {
-                counts[i] = symbolicHeavyRow(i, aPtr: op.aPtr, aCol: op.aCol, bPtr: op.bPtr, bCol: op.bCol,
+                let slices = splitRow(i, aPtr: op.aPtr, aCol: op.aCol, bPtr: op.bPtr, threads: threads)
+                heavySlices.append(slices)
+                counts[i] = symbolicHeavyRow(slices, aCol: op.aCol, bPtr: op.bPtr, bCol: op.bCol,
                                              bound: min(flops[i], n), threads: threads, table: table)
             }
         }}}
@@ -148,9 +151,9 @@ public enum LocalSpGEMM {
                                         outColumns: cCol.base + start, outValues: cVal.base + start)
                 }
             }
-            for i in heavyRows {
+            for (h, i) in heavyRows.enumerated() {
                 let start = cPtr[i]
-                numericHeavyRow(i, aPtr: op.aPtr, aCol: op.aCol, aVal: op.aVal, bPtr: op.bPtr, bCol: op.bCol, bVal: op.bVal,
+                numericHeavyRow(heavySlices[h], aCol: op.aCol, aVal: op.aVal, bPtr: op.bPtr, bCol: op.bCol, bVal: op.bVal,
                                 entries: cPtr[i + 1] - start, columns: n, threads: threads, table: table,
                                 accumulators: accumulators, choice: choice,
                                 outColumns: cCol.base + start, outValues: cVal.base + start)
@@ -170,12 +173,18 @@ public enum LocalSpGEMM {
 
     // MARK: heavy rows: all threads, one shared atomic table
 
+    /// A thread's share of a heavy row: a range of the row's A entries and its multiply-adds.
+    private struct RowSlice: Sendable {
+        var entries: Range<Int>
+        var flops: Int
+    }
+
     /// The A-row entries of row i split so each thread gets about the same flops:
     /// the entries are cut into 16 chunks per thread, the chunks' flops counted in
     /// parallel (a serial pass over a hub row would cost as much as the merge),
     /// and whole chunks dealt to threads by their prefix sums.
     private static func splitRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
-                                 bPtr: SharedReadPointer<Int>, threads: Int) -> [Range<Int>] {
+                                 bPtr: SharedReadPointer<Int>, threads: Int) -> [RowSlice] {
         let lo = aPtr[i], hi = aPtr[i + 1]
         let chunks = evenRanges(count: hi - lo, parts: 16 * threads).map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
         let chunkFlops = SharedBuffer<Int>(count: chunks.count, repeating: 0)
@@ -190,22 +199,23 @@ public enum LocalSpGEMM {
         var prefix = [0]
         for c in 0..<chunks.count { prefix.append(prefix[c] + chunkFlops[c]) }
         return prefix.withUnsafeBufferPointer { balancedRanges(prefix: $0, parts: threads) }.map { r in
-            r.isEmpty ? lo..<lo : chunks[r.lowerBound].lowerBound..<chunks[r.upperBound - 1].upperBound
+            r.isEmpty ? RowSlice(entries: lo..<lo, flops: 0)
+                : RowSlice(entries: chunks[r.lowerBound].lowerBound..<chunks[r.upperBound - 1].upperBound,
+                           flops: prefix[r.upperBound] - prefix[r.lowerBound])
         }
     }
 
-    private static func symbolicHeavyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
+    private static func symbolicHeavyRow(_ slices: [RowSlice], aCol: SharedReadPointer<Int32>,
                                          bPtr: SharedReadPointer<Int>, bCol: SharedReadPointer<Int32>, bound: Int,
                                          threads: Int, table: AtomicHashTable) -> Int {
         // The row has at most min(flops, columns) distinct columns: a table sized
         // by that, not by the flops, stays in cache when a long row has a short output.
         let used = AtomicHashTable.slots(forEntries: bound)
         table.reserve(used)
-        let slices = splitRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, threads: threads)
         let inserted = SharedBuffer<Int>(count: threads, repeating: 0)
         parallelTasks(threads) { t in
             var count = 0
-            for p in slices[t] {
+            for p in slices[t].entries {
                 let k = Int(aCol[p])
                 for q in bPtr[k]..<bPtr[k + 1] where table.insert(bCol[q], used: used) { count += 1 }
             }
@@ -216,7 +226,7 @@ public enum LocalSpGEMM {
         return inserted.reduce(0, +)
     }
 
-    private static func numericHeavyRow(_ i: Int, aPtr: SharedReadPointer<Int>, aCol: SharedReadPointer<Int32>,
+    private static func numericHeavyRow(_ slices: [RowSlice], aCol: SharedReadPointer<Int32>,
                                         aVal: SharedReadPointer<Double>, bPtr: SharedReadPointer<Int>,
                                         bCol: SharedReadPointer<Int32>, bVal: SharedReadPointer<Double>, entries: Int,
                                         columns: Int, threads: Int, table: AtomicHashTable,
@@ -224,15 +234,12 @@ public enum LocalSpGEMM {
                                         outColumns: UnsafeMutablePointer<Int32>, outValues: UnsafeMutablePointer<Double>) {
         // The symbolic pass counted the row's entries exactly.
         let used = AtomicHashTable.slots(forEntries: entries)
-        let slices = splitRow(i, aPtr: aPtr, aCol: aCol, bPtr: bPtr, threads: threads)
         parallelTasks(threads) { t in
             // Each thread merges its slice in its private accumulator first (the slice
             // posed as a one-row A), then adds each distinct column to the shared table
             // once: one atomic update per (thread, column) instead of per product, so
             // threads contend only where their columns overlap.
-            let slice = slices[t]
-            var sliceFlops = 0
-            for p in slice { let k = Int(aCol[p]); sliceFlops += bPtr[k + 1] - bPtr[k] }
+            let slice = slices[t].entries, sliceFlops = slices[t].flops
             if sliceFlops == 0 { return }
             let bound = min(sliceFlops, columns)
             let partColumns = UnsafeMutablePointer<Int32>.allocate(capacity: bound)
