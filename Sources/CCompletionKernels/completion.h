@@ -78,6 +78,14 @@ static inline void sparrow_normal_apply(const double *A, long n, long d, double 
     }
 }
 
+/// y += s·a (d values): one column of a sparse embedding added into its sketch row.
+static inline void sparrow_scaled_add(double s, const double *a, double *y, long d) {
+#if defined(__x86_64__)
+    if (sparrow_has_avx2_fma()) { sparrow_axpy_avx2(s, a, y, d); return; }
+#endif
+    for (long l = 0; l < d; l++) y[l] += s * a[l];
+}
+
 /// Σ_e (t_e − a_e·x)²
 static inline double sparrow_fit_squares(const double *A, long n, long d, const double *t, const double *x) {
 #if defined(__x86_64__)

@@ -16,7 +16,9 @@ import SparrowMPI
 ///         U rows → the ranks whose items they rated     (one all-to-all)
 ///         for each item j:  v_j ← argmin Σ_{i∈Ω^j} (M_ij − u_i·v)² + λ|Ω^j|·|v|²
 ///
-/// Each argmin is `ExactRegression` (als) or `ApproximateRegression` (robust).
+/// Each argmin is `ExactRegression` (als), the paper's sketch-preconditioned
+/// solve to accuracy ε (`SketchedRegression`, robust), or a fixed number of
+/// CG steps (`InexactRegression`, inexact).
 /// With biases, M_ij is modelled as μ + b_i + c_j + u_i·v_j: each row's bias is
 /// one more unknown whose design column is 1 (`HalfSweep`).
 ///
@@ -44,7 +46,8 @@ public final class AlternatingMinimization {
         offset = parameters.biases ? ratings.mean : 0
         users = [Double](repeating: 0, count: ratings.byUser.local.rows * parameters.width)
         items = [Double](repeating: 0, count: ratings.byItem.local.rows * parameters.width)
-        workspaces = (0..<max(1, parameters.threads)).map { _ in RowWorkspace(width: parameters.width) }
+        let sketchRows = parameters.method == .robust ? parameters.sketchRows : 0
+        workspaces = (0..<max(1, parameters.threads)).map { _ in RowWorkspace(width: parameters.width, sketchRows: sketchRows) }
     }
 
     /// Collective: the starting factors.
@@ -83,20 +86,26 @@ public final class AlternatingMinimization {
         var exchange = System.now()
         let itemRows = try ratings.userSide.plan.exchangeBlocks(items, width: d, communicator: communicator)
         var exchangeSeconds = System.now() - exchange
+        let userStart = System.now()
         let userOutcome = HalfSweep(entries: ratings.byUser.local, slots: ratings.userSide.slots,
                                     firstGlobalRow: ratings.byUser.ownedRows.lowerBound, parameters: parameters,
                                     offset: offset, sideTag: 0)
             .run(own: &users, partners: itemRows, sweep: sweepNumber, workspaces: workspaces, measureFit: false)
+        let userSeconds = System.now() - userStart
         exchange = System.now()
         let userRows = try ratings.itemSide.plan.exchangeBlocks(users, width: d, communicator: communicator)
         exchangeSeconds += System.now() - exchange
+        let itemStart = System.now()
         let itemOutcome = HalfSweep(entries: ratings.byItem.local, slots: ratings.itemSide.slots,
                                     firstGlobalRow: ratings.byItem.ownedRows.lowerBound, parameters: parameters,
                                     offset: offset, sideTag: 1)
             .run(own: &items, partners: userRows, sweep: sweepNumber, workspaces: workspaces, measureFit: true)
+        let itemSeconds = System.now() - itemStart
         let sums = communicator.allreduce([itemOutcome.squaredResidual, Double(userOutcome.innerSteps + itemOutcome.innerSteps),
                                            Double(userOutcome.ridgedRows + itemOutcome.ridgedRows),
-                                           Double(userOutcome.emptyRows + itemOutcome.emptyRows)], .sum)
+                                           Double(userOutcome.emptyRows + itemOutcome.emptyRows),
+                                           Double(userOutcome.sketchedRows + itemOutcome.sketchedRows),
+                                           Double(userOutcome.unconvergedRows + itemOutcome.unconvergedRows)], .sum)
         completedSweeps = sweepNumber
         let testRMSE = try test?.rmse(self, communicator: communicator)
         let record = SweepRecord(sweep: sweepNumber, seconds: communicator.allreduce(System.now() - start, .max),
@@ -105,8 +114,12 @@ public final class AlternatingMinimization {
         statistics.history.append(record)
         statistics.exchangeSeconds += exchangeSeconds
         statistics.solveSeconds += record.seconds - exchangeSeconds
+        statistics.userRowSeconds += userSeconds
+        statistics.itemRowSeconds += itemSeconds
         statistics.ridgedRows = Int(sums[2])
         statistics.emptyRows = Int(sums[3])
+        statistics.sketchedRows = Int(sums[4])
+        statistics.unconvergedRows = Int(sums[5])
         return record
     }
 
@@ -182,6 +195,7 @@ extension CompletionParameters {
         let d = Double(width)
         let blocks = Double(ownedUsers + ownedItems + partnerRows) * d * 8
         let spectral = initialization == .spectral ? Double(ownedUsers + ownedItems + partnerRows) * Double(rank + 10) * 8 * 2 : 0
-        return blocks + spectral + Double(threads) * Double(longestRow) * (d + 2) * 8
+        let sketch = method == .robust ? Double(sketchRows) * d * 8 : 0
+        return blocks + spectral + Double(threads) * (Double(longestRow) * (d + 2) * 8 + sketch)
     }
 }

@@ -90,7 +90,8 @@ public struct CompletionCheckpoint {
         [("users", "\(ratings.users)"), ("items", "\(ratings.items)"), ("observed", "\(ratings.observed)"),
          ("rank", "\(p.rank)"), ("lambda", "\(p.lambda)"), ("method", p.method.rawValue), ("biases", "\(p.biases)"),
          ("seed", "\(p.seed)"), ("init", p.initialization.rawValue), ("power_iterations", "\(p.powerIterations)"),
-         ("inner_iterations", "\(p.innerIterations)"), ("preconditioner", p.preconditioner.rawValue)]
+         ("inner_iterations", "\(p.innerIterations)"), ("row_accuracy", "\(p.rowAccuracy)"),
+         ("sketch_ratio", "\(p.sketchRatio)")]
     }
 
     func state(_ model: AlternatingMinimization) -> String {

@@ -22,6 +22,8 @@ struct HalfSweep {
         var innerSteps = 0
         var ridgedRows = 0
         var emptyRows = 0
+        var sketchedRows = 0
+        var unconvergedRows = 0
     }
 
     /// Solves every owned row into `own` (row-major, `width` per row; also the warm start).
@@ -43,6 +45,8 @@ struct HalfSweep {
             total.innerSteps += o.innerSteps
             total.ridgedRows += o.ridgedRows
             total.emptyRows += o.emptyRows
+            total.sketchedRows += o.sketchedRows
+            total.unconvergedRows += o.unconvergedRows
         }
     }
 
@@ -65,18 +69,32 @@ struct HalfSweep {
             switch parameters.method {
             case .als:
                 // The design rows copied side by side for one dsyrk, and the targets.
-                sparrow_gather_design(design.partners, design.slots, n, d, k, biases ? 1 : 0, w.design, design.values, offset, w.target)
+                design.gather(into: w)
                 if !ExactRegression.solve(w, rows: n, ridge: ridge, x: x) { result.ridgedRows += 1 }
                 if measureFit { result.squaredResidual += sparrow_fit_squares(w.design, n, d, w.target, x) }
             case .robust:
                 let rowSeed = CounterRandom.bits(seed: sweepSeed, counter: UInt64(firstGlobalRow + row))
-                result.innerSteps += ApproximateRegression.solve(w, design: design, ridge: ridge, x: x, steps: parameters.innerIterations,
-                                                                 preconditioner: parameters.preconditioner, sketchSeed: rowSeed)
-                if measureFit { for e in 0..<n { result.squaredResidual += w.fits[e] * w.fits[e] } }
+                let o = SketchedRegression.solve(w, design: design, ridge: ridge, x: x, accuracy: parameters.rowAccuracy, seed: rowSeed)
+                result.innerSteps += o.steps
+                if o.ridged { result.ridgedRows += 1 }
+                if o.sketched { result.sketchedRows += 1 }
+                if !o.converged { result.unconvergedRows += 1 }
+                if measureFit {
+                    result.squaredResidual += o.sketched ? sumOfSquares(w.fits, n) : sparrow_fit_squares(w.design, n, d, w.target, x)
+                }
+            case .inexact:
+                result.innerSteps += InexactRegression.solve(w, design: design, ridge: ridge, x: x, steps: parameters.innerIterations)
+                if measureFit { result.squaredResidual += sumOfSquares(w.fits, n) }
             }
         }
         return result
     }
+}
+
+private func sumOfSquares(_ v: UnsafePointer<Double>, _ n: Int) -> Double {
+    var sum = 0.0
+    for e in 0..<n { sum += v[e] * v[e] }
+    return sum
 }
 
 /// The arrays a half-sweep reads, as pointers threads may share (each thread

@@ -10,12 +10,12 @@ import SparrowCore
 /// equations are G x = Aᵀt with G = AᵀA + ridge·I.
 ///
 /// - Exact (Jain–Netrapalli–Sanghavi 2013, AltMinComplete): form G, Cholesky,
-///   solve. O(n_i·d² + d³) per row.
-/// - Approximate (Gu–Song–Yin–Zhang 2023, robust alternating minimization):
-///   a few preconditioned conjugate-gradient steps on G x = Aᵀt from the
-///   previous sweep's x; each step is two products with A, O(n_i·d). The
-///   preconditioner is Jacobi (diag G, O(n_i·d)) or a CountSketch S of A with
-///   Cholesky of (SA)ᵀ(SA) + ridge·I (O(n_i·d + s·d² + d³), s = 2d rows).
+///   solve. O(n_i·d² + d³) per row (`ExactRegression`, below).
+/// - Robust (Gu–Song–Yin–Zhang 2023): sketch-and-precondition to a stated
+///   accuracy per row (`SketchedRegression`).
+/// - Inexact: a fixed number of warm-started Jacobi-preconditioned CG steps,
+///   no accuracy promised (`InexactRegression`).
+/// Both iterative methods run `RowConjugateGradient`.
 /// Scratch for one thread's rows, reused across rows and sweeps (fresh memory
 /// is slow to touch); a workspace is only ever used by one thread at a time.
 final class RowWorkspace: @unchecked Sendable {
@@ -25,24 +25,26 @@ final class RowWorkspace: @unchecked Sendable {
     var design: UnsafeMutablePointer<Double>
     /// t, length n_i.
     var target: UnsafeMutablePointer<Double>
-    /// t − A x after the solve (robust method), length n_i.
+    /// t − A x after the solve (iterative methods), length n_i.
     var fits: UnsafeMutablePointer<Double>
     /// A p of the last CG step, length n_i.
     var projections: UnsafeMutablePointer<Double>
     /// d × d: G or the preconditioner's factor.
     let square: UnsafeMutablePointer<Double>
-    /// Sketch rows (2d × d).
+    /// The robust method's sketch S·A (`sketchRows` × d).
     let sketch: UnsafeMutablePointer<Double>
+    let sketchRows: Int
     let residual, direction, product, preconditioned, diagonal: UnsafeMutablePointer<Double>
 
-    init(width: Int) {
+    init(width: Int, sketchRows: Int = 0) {
         self.width = width
+        self.sketchRows = sketchRows
         design = .allocate(capacity: 1)
         target = .allocate(capacity: 1)
         fits = .allocate(capacity: 1)
         projections = .allocate(capacity: 1)
         square = .allocate(capacity: width * width)
-        sketch = .allocate(capacity: 2 * width * width)
+        sketch = .allocate(capacity: max(1, sketchRows * width))
         residual = .allocate(capacity: width)
         direction = .allocate(capacity: width)
         product = .allocate(capacity: width)
@@ -112,92 +114,17 @@ struct DesignView {
     let biases: Bool
 }
 
-enum ApproximateRegression {
-    /// Up to `steps` preconditioned CG steps on G x = Aᵀt from the x given,
-    /// A and t read from the partner rows and observations (gathered into the
-    /// workspace in the same pass that forms the first residual); returns
-    /// the steps taken (fewer when the residual is at rounding level), and
-    /// leaves the misfits t − A x of the result in `w.fits`. Every
-    /// product with G is one pass over A (Aᵀ(A p) accumulated row by row,
-    /// `sparrow_normal_apply`), so a step costs O(n_i·d).
-    static func solve(_ w: RowWorkspace, design a: DesignView, ridge: Double, x: UnsafeMutablePointer<Double>, steps: Int,
-                      preconditioner: CompletionParameters.Preconditioner, sketchSeed: UInt64) -> Int {
-        let d = w.width, n = a.count
-        // r = Aᵀ(t − A x) − ridge·x and diag(AᵀA), in the pass that gathers A.
-        let targetNorm = sparrow_gather_residual(a.partners, a.slots, n, a.width, a.rank, a.biases ? 1 : 0, w.design, a.values,
-                                                 a.offset, w.target, x, ridge, w.residual, w.diagonal, w.fits)
-        var frobenius = 0.0
-        for l in 0..<d {
-            frobenius += w.diagonal[l]
-            let g = w.diagonal[l] + ridge
-            w.diagonal[l] = g > 0 ? 1 / g : 1
-        }
-        let usesSketch = preconditioner == .sketch && prepareSketch(w, rows: n, ridge: ridge, seed: sketchSeed)
-        // ‖Aᵀt‖² ≤ ‖A‖²_F·‖t‖²: a residual below 1e-15 of that is rounding.
-        let floor = 1e-30 * max(frobenius * targetNorm, 1e-300)
-        precondition(w, usesSketch: usesSketch, w.residual, into: w.preconditioned)
-        var rz = 0.0
-        for l in 0..<d { w.direction[l] = w.preconditioned[l]; rz += w.residual[l] * w.preconditioned[l] }
-        var taken = 0
-        while taken < steps {
-            var residualNorm = 0.0
-            for l in 0..<d { residualNorm += w.residual[l] * w.residual[l] }
-            if residualNorm <= floor || rz <= 0 { break }
-            sparrow_normal_apply(w.design, n, d, ridge, w.direction, w.product, w.projections)
-            var pq = 0.0
-            for l in 0..<d { pq += w.direction[l] * w.product[l] }
-            guard pq > 0 else { break }
-            let alpha = rz / pq
-            for l in 0..<d {
-                x[l] += alpha * w.direction[l]
-                w.residual[l] -= alpha * w.product[l]
-            }
-            // The misfits follow x without another pass over A: t − A(x + αp) = fits − α·Ap.
-            for e in 0..<n { w.fits[e] -= alpha * w.projections[e] }
-            taken += 1
-            if taken == steps { break }
-            precondition(w, usesSketch: usesSketch, w.residual, into: w.preconditioned)
-            var next = 0.0
-            for l in 0..<d { next += w.residual[l] * w.preconditioned[l] }
-            let beta = next / rz
-            rz = next
-            for l in 0..<d { w.direction[l] = w.preconditioned[l] + beta * w.direction[l] }
-        }
-        return taken
+extension DesignView {
+    /// Copies the design side by side into `w.design` and its targets into `w.target`.
+    func gather(into w: RowWorkspace) {
+        sparrow_gather_design(partners, slots, count, width, rank, biases ? 1 : 0, w.design, values, offset, w.target)
     }
 
-    /// CountSketch of A into s = 2d rows (each observation added, with a random
-    /// sign, to one random sketch row), then the Cholesky factor of
-    /// (SA)ᵀ(SA) + ridge·I. False (use Jacobi) when that is not positive definite.
-    private static func prepareSketch(_ w: RowWorkspace, rows n: Int, ridge: Double, seed: UInt64) -> Bool {
-        let d = w.width
-        let s = min(n, 2 * d)
-        if s == n {
-            // No more observations than sketch rows: the sketch would be A itself (the exact preconditioner).
-            DenseKernels.gram(w.design, rows: n, width: d, into: w.square)
-        } else {
-            for q in 0..<(s * d) { w.sketch[q] = 0 }
-            for e in 0..<n {
-                let bits = CounterRandom.bits(seed: seed, counter: UInt64(e))
-                let target = w.sketch + Int(bits % UInt64(s)) * d
-                let sign: Double = (bits >> 63) == 0 ? 1 : -1
-                let row = w.design + e * d
-                for l in 0..<d { target[l] += sign * row[l] }
-            }
-            DenseKernels.gram(w.sketch, rows: s, width: d, into: w.square)
-        }
-        for l in 0..<d { w.square[l * d + l] += ridge }
-        return DenseKernels.choleskyFactor(w.square, order: d)
-    }
-
-    private static func precondition(_ w: RowWorkspace, usesSketch: Bool, _ r: UnsafePointer<Double>,
-                                     into z: UnsafeMutablePointer<Double>) {
-        let d = w.width
-        if usesSketch {
-            for l in 0..<d { z[l] = r[l] }
-            DenseKernels.choleskySolve(w.square, order: d, z)
-        } else {
-            for l in 0..<d { z[l] = r[l] * w.diagonal[l] }
-        }
+    /// `gather`, fused with the first pass of an iterative solve from x: the
+    /// misfits t − A x into `w.fits`, the residual Aᵀ(t − A x) − ridge·x into
+    /// `w.residual`, diag(AᵀA) into `w.diagonal`; returns ‖t‖².
+    func gatherWithResidual(into w: RowWorkspace, x: UnsafePointer<Double>, ridge: Double) -> Double {
+        sparrow_gather_residual(partners, slots, count, width, rank, biases ? 1 : 0, w.design, values, offset, w.target, x, ridge,
+                                w.residual, w.diagonal, w.fits)
     }
 }

@@ -83,8 +83,9 @@ public struct DistributedPCG {
             let result = try cg.solve(b, initialGuess: initialGuess,
                                       apply: { (v) throws(SparrowError) in try product.apply(v, communicator: communicator) },
                                       precondition: { (r) throws(SparrowError) in try inverse.apply(r, communicator: communicator) },
-                                      dotProduct: { communicator.allreduce(dot($0, $1), .sum) },
+                                      reduce: { communicator.allreduce($0, .sum) },
                                       monitor: { (k, relative, x) throws(SparrowError) in try monitor(column, k, relative, x) })
+                .throwingOnBreakdown()
             var x = result.solution
             _ = try inverse.projectOntoRange(&x, communicator: communicator)
             outcomes.append(Outcome(solution: x, iterations: result.iterations, converged: result.converged,

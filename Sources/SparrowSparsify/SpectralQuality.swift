@@ -118,12 +118,12 @@ public enum SpectralQuality {
         cg.maximumIterations = maximum
         var buffer = [Double](repeating: 0, count: g.vertices)
         let apply = { (x: [Double]) throws(SparrowError) -> [Double] in g.applyLaplacian(x, into: &buffer); return buffer }
-        let with = try cg.solve(b, apply: apply, precondition: { (r) throws(SparrowError) in try factor.solve(r) })
+        let with = try cg.solve(b, apply: apply, precondition: { (r) throws(SparrowError) in try factor.solve(r) }).throwingOnBreakdown()
         let without = try cg.solve(b, apply: apply, precondition: { (r) throws(SparrowError) in
             var z = r
             factor.removeNullSpace(&z)
             return z
-        })
+        }).throwingOnBreakdown()
         return IterationCounts(preconditioned: with.iterations, plain: without.iterations,
                                preconditionedConverged: with.converged, plainConverged: without.converged)
     }

@@ -68,13 +68,8 @@ struct SchurComplementPCG {
         return out
     }
 
-    private func localDot(_ a: [Double], _ b: [Double]) -> Double {
-        var s = 0.0
-        for i in a.indices { s += a[i] * b[i] }
-        return s
-    }
-
-    /// Solves to ‖residual‖ ≤ relativeTolerance·‖right-hand side‖ (or `maxIterations`).
+    /// Solves to ‖residual‖ ≤ relativeTolerance·‖right-hand side‖ (or `maxIterations`) by
+    /// `ConjugateGradient`, two allreduces per iteration besides the one in each product.
     func solve(bx: [Double], by: [Double], shift: Double, relativeTolerance: Double, maxIterations: Int,
                communicator: Communicator) -> Outcome {
         let scaledColumns = columnDiagonal.map { 1 / ($0 + shift) }
@@ -95,35 +90,20 @@ struct SchurComplementPCG {
         }
         let sy = multiply((0..<by.count).map { by[$0] * scaledColumns[$0] })
         let rhs = (0..<bx.count).map { bx[$0] - sy[$0] }
-        var dx = [Double](repeating: 0, count: rhs.count)
-        var residual = rhs
-        var z = (0..<residual.count).map { residual[$0] * preconditioner[$0] }
-        var p = z
-        var sums = communicator.allreduce([localDot(residual, z), localDot(rhs, rhs)], .sum)
-        var rz = sums[0]
-        let rhsNorm = sums[1].squareRoot()
-        var residualNorm = rhsNorm
-        var iterations = 0
-        while residualNorm > relativeTolerance * rhsNorm, iterations < maxIterations, rhsNorm > 0 {
-            let q = apply(p)
-            let pq = communicator.allreduce(localDot(p, q), .sum)
-            guard pq > 0 else { break }
-            let alpha = rz / pq
-            for i in dx.indices {
-                dx[i] += alpha * p[i]
-                residual[i] -= alpha * q[i]
-                z[i] = residual[i] * preconditioner[i]
-            }
-            sums = communicator.allreduce([localDot(residual, z), localDot(residual, residual)], .sum)
-            let beta = sums[0] / rz
-            rz = sums[0]
-            residualNorm = sums[1].squareRoot()
-            for i in p.indices { p[i] = z[i] + beta * p[i] }
-            iterations += 1
+        var cg = ConjugateGradient()
+        cg.tolerance = relativeTolerance
+        cg.maximumIterations = maxIterations
+        // Neither closure throws, so neither does the solve; a breakdown (pᵀAp ≤ 0 from rounding)
+        // keeps the last iterate, as a Newton direction.
+        var dx = [Double](repeating: 0, count: rhs.count), iterations = 0, relativeResidual = 1.0
+        if let result = try? cg.solve(rhs, apply: { apply($0) }, precondition: { r in (0..<r.count).map { r[$0] * preconditioner[$0] } },
+                                      reduce: { communicator.allreduce($0, .sum) }) {
+            dx = result.solution
+            iterations = result.iterations
+            relativeResidual = result.relativeResiduals.last ?? (result.converged ? 0 : 1)
         }
         let t = multiplyTransposed(dx, communicator: communicator)
         let dy = (0..<by.count).map { (by[$0] - t[$0]) * scaledColumns[$0] }
-        return Outcome(dx: dx, dy: dy, iterations: iterations,
-                       relativeResidual: rhsNorm > 0 ? residualNorm / rhsNorm : 0)
+        return Outcome(dx: dx, dy: dy, iterations: iterations, relativeResidual: relativeResidual)
     }
 }

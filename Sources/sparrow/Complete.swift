@@ -6,7 +6,7 @@ import SparrowCompletion
 struct Complete: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "complete",
-        abstract: "Low-rank matrix completion by alternating minimization (ALS-WR, or the robust approximate-solve variant).",
+        abstract: "Low-rank matrix completion by alternating minimization (ALS-WR, robust sketch-preconditioned or inexact row solves).",
         discussion: """
         Input: observed entries as a coordinate .mtx (row, column, value); duplicates and NaN are refused.
         Outputs with -o PREFIX (.mtx, or .petsc with --format petsc): PREFIX.U.mtx (m × k), PREFIX.V.mtx (n × k), PREFIX.user_bias.mtx and
@@ -24,12 +24,13 @@ struct Complete: ParsableCommand {
     @Option(parsing: .unconditional, help: "Rank k of the factorization.") var rank: Int
     @Option(parsing: .unconditional, help: "ALS-WR regularization λ (each row's ridge is λ·its observations).") var lambda: Double = 0.1
     @Option(parsing: .unconditional, help: "Sweeps (each solves every row of U, then of V).") var sweeps: Int = 10
-    @Option(parsing: .unconditional, help: "als (exact row solves) or robust (warm-started preconditioned CG per row).") var method: String = "als"
+    @Option(parsing: .unconditional, help: "als (exact row solves), robust (sketch-preconditioned CG to --row-accuracy per row) or inexact (--inner-iterations CG steps per row).") var method: String = "als"
     @Flag(help: "Model a global mean and row and column biases.") var biases = false
     @Option(parsing: .unconditional, help: "spectral (top-k SVD of the rescaled observations) or random.") var `init`: String = "spectral"
     @Option(parsing: .unconditional, help: "Random seed (initialization, sketches).") var seed: UInt64 = 1
-    @Option(name: .customLong("inner-iterations"), parsing: .unconditional, help: "CG steps per row and half-sweep (robust; default 3).") var innerIterations: Int?
-    @Option(parsing: .unconditional, help: "CG preconditioner: jacobi or sketch (robust; default jacobi).") var preconditioner: String?
+    @Option(name: .customLong("inner-iterations"), parsing: .unconditional, help: "CG steps per row and half-sweep (inexact; default 3).") var innerIterations: Int?
+    @Option(name: .customLong("row-accuracy"), parsing: .unconditional, help: "ε: each row's objective within 1/(1 − ε) of its minimum (robust; default 1e-6).") var rowAccuracy: Double?
+    @Option(name: .customLong("sketch-ratio"), parsing: .unconditional, help: "Sketch rows per unknown (robust; default 4).") var sketchRatio: Int?
     @Option(parsing: .unconditional, help: "Held-out entries (coordinate .mtx): RMSE per sweep, predictions to PREFIX.test.mtx.") var test: String?
     @Option(parsing: .unconditional, help: "Pairs to predict (coordinate .mtx; values ignored): PREFIX.predictions.mtx.") var predict: String?
     @Option(parsing: .unconditional, help: "Write each row's N best unobserved columns to PREFIX.top.mtx.") var top: Int?
@@ -48,23 +49,20 @@ struct Complete: ParsableCommand {
         p.seed = seed
         p.threads = threads
         guard let m = CompletionParameters.Method(rawValue: method) else {
-            throw .field(name: "--method", message: "expected als or robust, got '\(method)'")
+            throw .field(name: "--method", message: "expected als, robust or inexact, got '\(method)'")
         }
         p.method = m
         guard let i = CompletionParameters.Initialization(rawValue: `init`) else {
             throw .field(name: "--init", message: "expected spectral or random, got '\(`init`)'")
         }
         p.initialization = i
-        if m == .als, innerIterations != nil || preconditioner != nil {
-            throw .usage("--inner-iterations and --preconditioner apply to --method robust only")
+        if m != .inexact, innerIterations != nil { throw .usage("--inner-iterations applies to --method inexact only") }
+        if m != .robust, rowAccuracy != nil || sketchRatio != nil {
+            throw .usage("--row-accuracy and --sketch-ratio apply to --method robust only")
         }
         if let innerIterations { p.innerIterations = innerIterations }
-        if let preconditioner {
-            guard let c = CompletionParameters.Preconditioner(rawValue: preconditioner) else {
-                throw .field(name: "--preconditioner", message: "expected jacobi or sketch, got '\(preconditioner)'")
-            }
-            p.preconditioner = c
-        }
+        if let rowAccuracy { p.rowAccuracy = rowAccuracy }
+        if let sketchRatio { p.sketchRatio = sketchRatio }
         try p.validate(.flags)
         _ = try NumericOption.every.checked(every, .flags)
         if let top { _ = try CompletionParameters.Options.top.checked(top, .flags) }
@@ -142,9 +140,17 @@ struct Complete: ParsableCommand {
             report.metric("train_rmse", .number(last.trainRMSE))
             if let t = last.testRMSE { report.metric("test_rmse", .number(t)) }
         }
-        if parameters.method == .robust {
-            report.metric("inner_iterations", parameters.innerIterations)
-            report.metric("preconditioner", .string(parameters.preconditioner.rawValue))
+        switch parameters.method {
+        case .als: break
+        case .inexact: report.metric("inner_iterations", parameters.innerIterations)
+        case .robust:
+            report.metric("row_accuracy", .number(parameters.rowAccuracy))
+            report.metric("sketch_rows", parameters.sketchRows)
+            report.metric("sketched_rows", stats.sketchedRows)
+            report.metric("unconverged_rows", stats.unconvergedRows)
+            if stats.unconvergedRows > 0 {
+                report.warn("\(stats.unconvergedRows) rows stopped at \(CompletionParameters.robustStepLimit) CG steps before --row-accuracy (last sweep)")
+            }
         }
         report.metric("ridged_rows", stats.ridgedRows)
         report.metric("empty_rows", stats.emptyRows)
@@ -154,6 +160,8 @@ struct Complete: ParsableCommand {
         report.history = stats.history.map(Self.historyEntry)
         report.time("exchange", stats.exchangeSeconds)
         report.time("solve", stats.solveSeconds)
+        report.time("user_rows", comm.allreduce(stats.userRowSeconds, .max))
+        report.time("item_rows", comm.allreduce(stats.itemRowSeconds, .max))
         report.perRank = comm.perRankReport([("users", Double(data.byUser.local.rows)), ("items", Double(data.byItem.local.rows)),
                                              ("observed_by_user", Double(data.byUser.local.nonzeros)),
                                              ("bytes_received", Double(comm.bytesReceived))])

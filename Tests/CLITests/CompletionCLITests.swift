@@ -108,6 +108,7 @@ final class CompletionCLITests: XCTestCase {
         let data = Ratings(m: m, n: m, count: 3 * k * (2 * m - k), seed: 3, exact: k)
         try data.write(scratch.join("r.mtx"))
         let arguments = ["complete", scratch.join("r.mtx"), "--rank", String(k), "--lambda", "0", "--sweeps", "120", "--method", "robust",
+                         "--sketch-ratio", "2", // s = 16 sketch rows: rows of more than 32 observations (most: 48 on average) are sketched
                          "--every", "5", "--quiet"]
         let reference = SparrowProcess.run(arguments + ["--checkpoint", scratch.join("c0"), "-o", scratch.join("ref")], ranks: 2)
         XCTAssertEqual(reference.status, 0, reference.stderr)
@@ -187,7 +188,11 @@ final class CompletionCLITests: XCTestCase {
             (["ok.mtx", "--rank", "4"], 2, "--rank: must be in 1..<min(m, n) = 1..<4"),
             (["ok.mtx", "--rank", "2", "--test", "wrongshape.mtx"], 2, "wrongshape.mtx:2: is 5 × 5, but the ratings are 4 × 5"),
             (["ok.mtx", "--rank", "2", "--lambda=-1"], 2, "--lambda: must be a finite number in [0, 1e12], got -1.0"),
-            (["ok.mtx", "--rank", "2", "--inner-iterations", "4"], 2, "--inner-iterations and --preconditioner apply to --method robust only"),
+            (["ok.mtx", "--rank", "2", "--inner-iterations", "4"], 2, "--inner-iterations applies to --method inexact only"),
+            (["ok.mtx", "--rank", "2", "--method", "inexact", "--sketch-ratio", "4"], 2, "--row-accuracy and --sketch-ratio apply to --method robust only"),
+            (["ok.mtx", "--rank", "2", "--method", "robust", "--row-accuracy", "0"], 2, "--row-accuracy: must be"),
+            (["ok.mtx", "--rank", "2", "--method", "robust", "--sketch-ratio", "1"], 2, "--sketch-ratio: must be"),
+            (["ok.mtx", "--rank", "2", "--method", "sketch"], 2, "--method: expected als, robust or inexact, got 'sketch'"),
             (["ok.mtx", "--rank", "2", "--resume"], 2, "--resume needs --checkpoint DIR"),
             (["ok.mtx", "--rank", "2", "--checkpoint", "none", "--resume"], 2, "no checkpoint to resume from"),
             (["missing.mtx", "--rank", "2"], 2, "missing.mtx"),

@@ -134,42 +134,103 @@ final class CompletionTests: XCTestCase {
         }
     }
 
-    func testConjugateGradientRowSolveConvergesToTheExactSolution() {
-        for preconditioner in CompletionParameters.Preconditioner.allCases {
-            let (w, reference) = rowProblem(rows: 90, width: 10, ridge: 1.0, seed: 5)
-            // The design read in place from "partner rows" in reverse order, as a half-sweep sees it.
-            var partners = [Double](repeating: 0, count: 90 * 10)
-            for e in 0..<90 { for l in 0..<10 { partners[(89 - e) * 10 + l] = w.design[e * 10 + l] } }
-            let slots = (0..<90).map { Int32(89 - $0) }
-            let observations = (0..<90).map { w.target[$0] }
-            func solve(_ x: inout [Double], steps: Int, seed: UInt64) -> Int {
-                partners.withUnsafeBufferPointer { p in
-                    slots.withUnsafeBufferPointer { s in
-                        observations.withUnsafeBufferPointer { v in
-                            let view = DesignView(partners: p.baseAddress!, slots: s.baseAddress!, values: v.baseAddress!, offset: 0,
-                                                  count: 90, width: 10, rank: 10, biases: false)
-                            return ApproximateRegression.solve(w, design: view, ridge: 1.0, x: &x, steps: steps,
-                                                               preconditioner: preconditioner, sketchSeed: seed)
-                        }
-                    }
+    /// The workspace's design and targets posed as a half-sweep sees them: partner rows stored
+    /// in reverse order, read in place through slots.
+    func withDesignView<R>(_ w: RowWorkspace, rows n: Int, _ body: (DesignView) -> R) -> R {
+        let d = w.width
+        var partners = [Double](repeating: 0, count: n * d)
+        for e in 0..<n { for l in 0..<d { partners[(n - 1 - e) * d + l] = w.design[e * d + l] } }
+        let slots = (0..<n).map { Int32(n - 1 - $0) }
+        let observations = (0..<n).map { w.target[$0] }
+        return partners.withUnsafeBufferPointer { p in
+            slots.withUnsafeBufferPointer { s in
+                observations.withUnsafeBufferPointer { v in
+                    body(DesignView(partners: p.baseAddress!, slots: s.baseAddress!, values: v.baseAddress!, offset: 0,
+                                    count: n, width: d, rank: d, biases: false))
                 }
             }
-            var x = [Double](repeating: 0, count: 10)
-            // d steps of CG solve a d-dimensional SPD system (up to rounding); a restart polishes.
-            _ = solve(&x, steps: 10, seed: 3)
-            _ = solve(&x, steps: 10, seed: 4)
-            for l in 0..<10 { XCTAssertEqual(x[l], reference[l], accuracy: 1e-9, "\(preconditioner)") }
-            // Few steps from zero make progress but are not exact.
-            var rough = [Double](repeating: 0, count: 10)
-            XCTAssertEqual(solve(&rough, steps: 2, seed: 3), 2)
-            let before = reference.map { $0 * $0 }.reduce(0, +)
-            let after = zip(reference, rough).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
-            XCTAssertLessThan(after, 0.5 * before)
-            XCTAssertGreaterThan(after, 1e-12 * before)
         }
     }
 
-    func testBothMethodsRecoverALowRankMatrixFromThreeTimesItsDegreesOfFreedom() throws {
+    /// f(x) = ‖A x − t‖² + ridge·‖x‖², from the design as first stored (before any solve overwrites the workspace).
+    func objective(_ design: [Double], _ target: [Double], width d: Int, ridge: Double, _ x: [Double]) -> Double {
+        var f = ridge * x.map { $0 * $0 }.reduce(0, +)
+        for e in 0..<target.count {
+            var fit = 0.0
+            for l in 0..<d { fit += design[e * d + l] * x[l] }
+            f += (target[e] - fit) * (target[e] - fit)
+        }
+        return f
+    }
+
+    func testInexactRowSolveConvergesToTheExactSolution() {
+        let (w, reference) = rowProblem(rows: 90, width: 10, ridge: 1.0, seed: 5)
+        func solve(_ x: inout [Double], steps: Int) -> Int {
+            withDesignView(w, rows: 90) { InexactRegression.solve(w, design: $0, ridge: 1.0, x: &x, steps: steps) }
+        }
+        var x = [Double](repeating: 0, count: 10)
+        // d steps of CG solve a d-dimensional SPD system (up to rounding); a restart polishes.
+        _ = solve(&x, steps: 10)
+        _ = solve(&x, steps: 10)
+        for l in 0..<10 { XCTAssertEqual(x[l], reference[l], accuracy: 1e-9) }
+        // Few steps from zero make progress but are not exact.
+        var rough = [Double](repeating: 0, count: 10)
+        XCTAssertEqual(solve(&rough, steps: 2), 2)
+        let before = reference.map { $0 * $0 }.reduce(0, +)
+        let after = zip(reference, rough).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+        XCTAssertLessThan(after, 0.5 * before)
+        XCTAssertGreaterThan(after, 1e-12 * before)
+    }
+
+    func testSketchedRowSolveMeetsItsStatedAccuracyOnAnIllConditionedRow() {
+        // 600 observations of 40 unknowns whose columns span six orders of magnitude: Jacobi-free CG
+        // would need far more than d steps; the sketch (s = 160 rows) makes G well conditioned.
+        let (n, d, ridge) = (600, 40, 1e-3)
+        let (w, _) = rowProblem(rows: n, width: d, ridge: ridge, seed: 17)
+        let sketched = RowWorkspace(width: d, sketchRows: SketchedRegression.sketchRows(width: d, ratio: 4))
+        sketched.reserve(rows: n)
+        var random = TestRandom(state: 99)
+        var design = [Double](repeating: 0, count: n * d), target = [Double](repeating: 0, count: n)
+        for e in 0..<n {
+            for l in 0..<d { design[e * d + l] = w.design[e * d + l] * pow(10, Double(l) * 6 / Double(d)) }
+            target[e] = w.target[e] + random.normal()
+        }
+        for q in 0..<(n * d) { sketched.design[q] = design[q] }
+        for e in 0..<n { sketched.target[e] = target[e] }
+        // The reference minimum by Gaussian elimination on the normal equations, in the test.
+        var g = [[Double]](repeating: [Double](repeating: 0, count: d), count: d), b = [Double](repeating: 0, count: d)
+        for p in 0..<d {
+            for q in 0..<d { for e in 0..<n { g[p][q] += design[e * d + p] * design[e * d + q] } }
+            g[p][p] += ridge
+            for e in 0..<n { b[p] += design[e * d + p] * target[e] }
+        }
+        let best = objective(design, target, width: d, ridge: ridge, gaussianSolve(g, b))
+        for epsilon in [1e-2, 1e-6, 1e-12] {
+            var x = [Double](repeating: 0, count: d)
+            let outcome = withDesignView(sketched, rows: n) {
+                SketchedRegression.solve(sketched, design: $0, ridge: ridge, x: &x, accuracy: epsilon, seed: 7)
+            }
+            XCTAssertTrue(outcome.sketched && outcome.converged, "ε = \(epsilon)")
+            XCTAssertLessThanOrEqual(outcome.steps, 60, "ε = \(epsilon): the sketch preconditions")
+            let f = objective(design, target, width: d, ridge: ridge, x)
+            XCTAssertLessThanOrEqual(f, best / (1 - epsilon) * (1 + 1e-12), "ε = \(epsilon)")
+            if epsilon == 1e-2 { XCTAssertGreaterThan(f, best * (1 + 1e-9), "a loose ε stops early") }
+        }
+        // A row shorter than twice the sketch is solved exactly.
+        let (short, reference) = rowProblem(rows: 50, width: 10, ridge: 0.5, seed: 3)
+        let shortWorkspace = RowWorkspace(width: 10, sketchRows: 40)
+        shortWorkspace.reserve(rows: 50)
+        for q in 0..<500 { shortWorkspace.design[q] = short.design[q] }
+        for e in 0..<50 { shortWorkspace.target[e] = short.target[e] }
+        var x = [Double](repeating: 0, count: 10)
+        let outcome = withDesignView(shortWorkspace, rows: 50) {
+            SketchedRegression.solve(shortWorkspace, design: $0, ridge: 0.5, x: &x, accuracy: 0.1, seed: 1)
+        }
+        XCTAssertFalse(outcome.sketched)
+        for l in 0..<10 { XCTAssertEqual(x[l], reference[l], accuracy: 1e-9) }
+    }
+
+    func testEveryMethodRecoversALowRankMatrixFromThreeTimesItsDegreesOfFreedom() throws {
         let (m, n, k) = (300, 250, 5)
         let problem = LowRankProblem(m: m, n: n, k: k, observed: 3 * k * (m + n - k), seed: 11)
         let ratings = try problem.ratings(communicator)
@@ -179,6 +240,8 @@ final class CompletionTests: XCTestCase {
             p.sweeps = 100
             p.method = method
             p.threads = 2
+            // Rows hold about 27 observations: a sketch of 2d rows (12) leaves most of them sketched.
+            p.sketchRatio = 2
             let model = AlternatingMinimization(ratings: ratings, parameters: p)
             try model.initialize(communicator: communicator)
             let initial = problem.relativeError(model)
@@ -186,6 +249,7 @@ final class CompletionTests: XCTestCase {
             let final = problem.relativeError(model)
             XCTAssertLessThan(initial, 1, "\(method): the spectral start is informative")
             XCTAssertLessThan(final, 1e-8, "\(method): relative Frobenius error over all entries")
+            if method == .robust { XCTAssertGreaterThan(model.statistics.sketchedRows, 0, "the sketched path was taken") }
         }
     }
 

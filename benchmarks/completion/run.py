@@ -8,21 +8,17 @@
    RMSE is its fit time (spectral initialization + sweeps, from the report;
    reading excluded, as Surprise's fit excludes loading) until the sweep whose
    test RMSE first reaches the target.
-2. Exact (als) against robust sweeps for k in {10, 50, 100, 200} on split 1:
-   median seconds per sweep and the test RMSE after 10 sweeps.
-3. With --large: the ML-20M-sized synthetic problem (synthetic.py) at k = 64
-   (and 16, 32): exact against robust (Jacobi and sketch preconditioners).
+2. Exact (als) against inexact sweeps (1 or 3 CG steps per row) for k in
+   {10, 50, 100, 200} on split 1: median seconds per sweep and the test RMSE after
+   10 sweeps. The paper's robust solve against both, also on the ML-20M-sized
+   synthetic problem: robust.py.
 
-Writes results.csv, results.md and results.png (and large.csv/large.png with --large)
-in benchmarks/completion.
+Writes results.csv, results.md and results.png in benchmarks/completion.
 """
 import csv, json, os, statistics, subprocess, sys, time
 
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-here = os.path.join(root, "benchmarks", "completion")
-work = os.path.join(root, "benchmarks", "work", "completion")
-sparrow = os.path.join(root, ".build", "release", "sparrow")
-sys.path.insert(0, here)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paths import here, root, sparrow, work  # noqa: E402,F401
 import movielens  # noqa: E402
 
 SURPRISE = r'''
@@ -83,7 +79,7 @@ def movielens_part(rows):
 
 def sweep_part(rows, base, test, ks=(10, 50, 100, 200), part="sweep-vs-k", sweeps=10, extra_methods=()):
     for k in ks:
-        for method, extra in [("als", ()), ("robust", ("--inner-iterations", "1")), ("robust", ("--inner-iterations", "3"))] + list(extra_methods):
+        for method, extra in [("als", ()), ("inexact", ("--inner-iterations", "1")), ("inexact", ("--inner-iterations", "3"))] + list(extra_methods):
             r, _ = run_sparrow(base, test, k, sweeps, method, extra)
             label = method + ("" if not extra else " cg" + extra[1])
             rows.append({"part": part, "k": k, "contender": label,
@@ -119,10 +115,10 @@ def main():
         lines.append(f"| {c} | {mean(c, 'test_rmse'):.4f} | {median(c, 'fit_seconds'):.4f} | {median(c, 'time_to_surprise_rmse'):.4f} | "
                      f"{median(c, 'time_to_0.915'):.4f} |")
     sweeps = [r for r in rows if r["part"] == "sweep-vs-k"]
-    lines += ["", "| k | als s/sweep | robust cg1 s/sweep | robust cg3 s/sweep | speed-up cg1 / cg3 | test RMSE after 10 sweeps: als / cg1 / cg3 |",
+    lines += ["", "| k | als s/sweep | inexact cg1 s/sweep | inexact cg3 s/sweep | speed-up cg1 / cg3 | test RMSE after 10 sweeps: als / cg1 / cg3 |",
               "|---|---|---|---|---|---|"]
     for k in sorted({r["k"] for r in sweeps}):
-        a, b, c = (next(r for r in sweeps if r["k"] == k and r["contender"] == name) for name in ("als", "robust cg1", "robust cg3"))
+        a, b, c = (next(r for r in sweeps if r["k"] == k and r["contender"] == name) for name in ("als", "inexact cg1", "inexact cg3"))
         lines.append(f"| {k} | {a['sweep_seconds']:.4f} | {b['sweep_seconds']:.4f} | {c['sweep_seconds']:.4f} | "
                      f"{a['sweep_seconds'] / b['sweep_seconds']:.1f}× / {a['sweep_seconds'] / c['sweep_seconds']:.1f}× | "
                      f"{a['test_rmse']:.4f} / {b['test_rmse']:.4f} / {c['test_rmse']:.4f} |")
@@ -130,8 +126,6 @@ def main():
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     plot(sweeps, "results.png", "MovieLens-100k (split 1): seconds per sweep")
-    if "--large" in sys.argv:
-        large()
 
 
 def plot(sweeps, name, title):
@@ -147,60 +141,6 @@ def plot(sweeps, name, title):
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=contender)
     ax.set_xlabel("rank k"); ax.set_ylabel("seconds per sweep (median)"); ax.set_yscale("log"); ax.set_title(title, fontsize=9)
     ax.legend(); fig.tight_layout(); fig.savefig(os.path.join(here, name), dpi=110)
-
-
-def large():
-    import synthetic
-    out = os.path.join(work, "ml20-synthetic")
-    if not os.path.exists(os.path.join(out, "test.mtx")):
-        synthetic.main(out)
-    train, test = os.path.join(out, "train.mtx"), os.path.join(out, "test.mtx")
-    rows = []
-    # Seconds per sweep against k (random start: the start is not what is compared).
-    robust1 = ("--inner-iterations", "1")
-    for k in (16, 32, 64, 128):
-        for label, method, extra in [("als", "als", ()), ("robust cg1", "robust", robust1),
-                                     ("robust cg3", "robust", ("--inner-iterations", "3")),
-                                     ("robust cg1 sketch", "robust", robust1 + ("--preconditioner", "sketch"))]:
-            r, _ = run_sparrow(train, test, k, 2, method, extra + ("--init", "random"))
-            rows.append({"part": "ml20-sweep", "k": k, "contender": label,
-                         "sweep_seconds": statistics.median(h["seconds"] for h in r["history"]), "test_rmse": r["metrics"]["test_rmse"]})
-            print(rows[-1], flush=True)
-    # Test RMSE against time at k = 64, from the spectral start.
-    for label, method, extra, sweeps in [("als", "als", (), 10), ("robust cg1", "robust", robust1, 20),
-                                         ("robust cg3", "robust", ("--inner-iterations", "3"), 12)]:
-        r, _ = run_sparrow(train, test, 64, sweeps, method, extra)
-        elapsed = r["timings"]["init"]
-        for h in r["history"]:
-            elapsed += h["seconds"]
-            rows.append({"part": "ml20-convergence", "k": 64, "contender": label, "sweep": h["sweep"], "seconds": elapsed,
-                         "sweep_seconds": h["seconds"], "test_rmse": h["test_rmse"]})
-        print(label, [(round(x["seconds"], 1), round(x["test_rmse"], 4)) for x in rows if x.get("contender") == label
-                      and x["part"] == "ml20-convergence"], flush=True)
-    write(rows, "large.csv")
-    plot([r for r in rows if r["part"] == "ml20-sweep"], "large.png", "138,000 × 27,000, 19.9 M entries, rank-64 truth: seconds per sweep")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 3.8))
-        for contender in ("als", "robust cg1", "robust cg3"):
-            pts = [(r["seconds"], r["test_rmse"]) for r in rows if r["part"] == "ml20-convergence" and r["contender"] == contender]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=contender)
-        ax.set_xlabel("seconds (spectral start + sweeps)"); ax.set_ylabel("test RMSE"); ax.set_ylim(top=0.95)
-        ax.set_title("k = 64: test RMSE against time", fontsize=9); ax.legend(); fig.tight_layout()
-        fig.savefig(os.path.join(here, "large-convergence.png"), dpi=110)
-    except ImportError:
-        pass
-    lines = ["", "## ML-20M-sized synthetic (--large)", "", "| k | " + " | ".join(["als", "robust cg1", "robust cg3", "robust cg1 sketch"]) + " |",
-             "|---|---|---|---|---|"]
-    for k in (16, 32, 64, 128):
-        cells = [next(r for r in rows if r["part"] == "ml20-sweep" and r["k"] == k and r["contender"] == c)["sweep_seconds"]
-                 for c in ["als", "robust cg1", "robust cg3", "robust cg1 sketch"]]
-        lines.append(f"| {k} | " + " | ".join(f"{c:.2f} s" for c in cells) + " |")
-    with open(os.path.join(here, "results.md"), "a") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

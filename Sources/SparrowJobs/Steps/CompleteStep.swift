@@ -75,6 +75,9 @@ enum CompleteStep {
             ("train_rmse", .number(last?.trainRMSE ?? .nan)),
         ]
         if let t = last?.testRMSE { figures.append(("test_rmse", .number(t))) }
+        if parameters.method == .robust {
+            figures += [("sketched_rows", .integer(model.statistics.sketchedRows)), ("unconverged_rows", .integer(model.statistics.unconvergedRows))]
+        }
         return (.group(figures: figures, parts: parts), figures)
     }
 }
@@ -82,7 +85,7 @@ enum CompleteStep {
 extension CompleteStep {
     static let schema = StepSchema(op: "complete",
                                    keys: ["ratings", "rank", "lambda", "sweeps", "method", "biases", "init", "seed", "inner_iterations",
-                                          "preconditioner", "test", "predict", "top", "every"],
+                                          "row_accuracy", "sketch_ratio", "test", "predict", "top", "every"],
                                    required: ["ratings", "rank"]) { keys, parser in
         let field = keys.field, byKey = keys.byKey
         typealias O = CompletionParameters.Options
@@ -90,23 +93,27 @@ extension CompleteStep {
         var p = CompletionParameters(rank: rank)
         let lambda = keys.number(O.lambda, &parser), sweeps = keys.integer(O.sweeps, &parser), seed = keys.integer(.seed, &parser)
         let inner = keys.integer(O.innerIterations, &parser)
-        var ok = lambda != nil && sweeps != nil && seed != nil && inner != nil
+        let accuracy = keys.number(O.rowAccuracy, &parser), ratio = keys.integer(O.sketchRatio, &parser)
+        var ok = lambda != nil && sweeps != nil && seed != nil && inner != nil && accuracy != nil && ratio != nil
         if let v = lambda ?? nil { p.lambda = v }
         if let v = sweeps ?? nil { p.sweeps = v }
         if let v = seed ?? nil { p.seed = UInt64(v) }
         if let v = inner ?? nil { p.innerIterations = v }
+        if let v = accuracy ?? nil { p.rowAccuracy = v }
+        if let v = ratio ?? nil { p.sketchRatio = v }
         if let n = byKey["method"] {
-            if let v = parser.choice(n, "\(field).method", ["als", "robust"]) { p.method = .init(rawValue: v)! } else { ok = false }
+            if let v = parser.choice(n, "\(field).method", ["als", "robust", "inexact"]) { p.method = .init(rawValue: v)! } else { ok = false }
         }
         if let n = byKey["biases"] { if let v = parser.boolean(n, "\(field).biases") { p.biases = v } else { ok = false } }
         if let n = byKey["init"] {
             if let v = parser.choice(n, "\(field).init", ["spectral", "random"]) { p.initialization = .init(rawValue: v)! } else { ok = false }
         }
-        if let n = byKey["preconditioner"] {
-            if let v = parser.choice(n, "\(field).preconditioner", ["jacobi", "sketch"]) { p.preconditioner = .init(rawValue: v)! } else { ok = false }
+        if p.method != .inexact, let n = byKey["inner_iterations"] {
+            parser.problem(n, field, "inner_iterations applies to method inexact only")
+            ok = false
         }
-        if p.method == .als, let n = byKey["inner_iterations"] ?? byKey["preconditioner"] {
-            parser.problem(n, field, "inner_iterations and preconditioner apply to method robust only")
+        if p.method != .robust, let n = byKey["row_accuracy"] ?? byKey["sketch_ratio"] {
+            parser.problem(n, field, "row_accuracy and sketch_ratio apply to method robust only")
             ok = false
         }
         let top = keys.integer(O.top, &parser), every = keys.integer(.every, &parser)
