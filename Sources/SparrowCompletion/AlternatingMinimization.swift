@@ -46,8 +46,7 @@ public final class AlternatingMinimization {
         offset = parameters.biases ? ratings.mean : 0
         users = [Double](repeating: 0, count: ratings.byUser.local.rows * parameters.width)
         items = [Double](repeating: 0, count: ratings.byItem.local.rows * parameters.width)
-        let sketchRows = parameters.method == .robust ? parameters.sketchRows : 0
-        workspaces = (0..<max(1, parameters.threads)).map { _ in RowWorkspace(width: parameters.width, sketchRows: sketchRows) }
+        workspaces = (0..<max(1, parameters.threads)).map { _ in RowWorkspace(width: parameters.width, sketchRows: parameters.sketchRows) }
     }
 
     /// Collective: the starting factors.
@@ -195,7 +194,6 @@ extension CompletionParameters {
         let d = Double(width)
         let blocks = Double(ownedUsers + ownedItems + partnerRows) * d * 8
         let spectral = initialization == .spectral ? Double(ownedUsers + ownedItems + partnerRows) * Double(rank + 10) * 8 * 2 : 0
-        let sketch = method == .robust ? Double(sketchRows) * d * 8 : 0
-        return blocks + spectral + Double(threads) * (Double(longestRow) * (d + 2) * 8 + sketch)
+        return blocks + spectral + Double(threads) * (Double(longestRow) * (d + 2) + Double(sketchRows) * d) * 8
     }
 }

@@ -34,8 +34,8 @@ public struct CompletionParameters: Sendable, Equatable {
 
     /// Unknowns per row: the factor row, and the row's bias when biases are on.
     var width: Int { rank + (biases ? 1 : 0) }
-    /// s, the robust method's sketch rows.
-    public var sketchRows: Int { SketchedRegression.sketchRows(width: width, ratio: sketchRatio) }
+    /// s, the robust method's sketch rows (0 for the other methods, which sketch nothing).
+    public var sketchRows: Int { method == .robust ? SketchedRegression.sketchRows(width: width, ratio: sketchRatio) : 0 }
     /// CG steps after which a robust row counts as not converged.
     public static let robustStepLimit = SketchedRegression.stepLimit
 
